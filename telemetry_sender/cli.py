@@ -1,0 +1,75 @@
+"""Argument parsing for `python -m telemetry_sender`; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from telemetry_sender.layout import SpoolLayout
+
+
+def _spool_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spool",
+        metavar="DIR",
+        help="spool root (or its spool/ folder); default: <az config dir>/prototype/telemetry",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, so `--help` documents every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m telemetry_sender",
+        description="Send, inspect and emulate az prototype telemetry. Works without az.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    send = sub.add_parser("send", help="deliver pending events now (ignores backoff when run by a person)")
+    _spool_option(send)
+    send.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+
+    status = sub.add_parser("status", help="whether telemetry is on, what is pending, what was lost")
+    _spool_option(status)
+
+    show = sub.add_parser("show", help="the pending events, exactly as they will be sent")
+    _spool_option(show)
+    show.add_argument("--last", type=int, metavar="N", help="only the N most recent")
+    show.add_argument("--command", metavar="NAME", help="only events of this command (e.g. 'prototype init')")
+    show.add_argument("--failed", action="store_true", help="only events of failed commands")
+    show.add_argument("--all", action="store_true", help="also dead-lettered and quarantined files")
+
+    purge = sub.add_parser("purge", help="delete pending events without sending them")
+    _spool_option(purge)
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    purge.add_argument("--all", action="store_true", help="also empty rejected/ and quarantine/")
+
+    emulate = sub.add_parser("emulate", help="run a local ingestion endpoint on 127.0.0.1")
+    emulate.add_argument("--port", type=int, default=8787, help="port to listen on (0: any free port)")
+    emulate.add_argument("--script", metavar="FILE", help="JSON file scripting the responses (see README)")
+    emulate.add_argument("--record", metavar="FILE", help="append every received item to this JSON-lines file")
+    emulate.add_argument("--ikey", metavar="KEY", help="the only instrumentation key to accept (default: any)")
+    emulate.add_argument("--quiet", action="store_true", help="do not print accepted events")
+    return parser
+
+
+def _layout(args: argparse.Namespace) -> SpoolLayout:
+    return SpoolLayout.from_arg(args.spool) if getattr(args, "spool", None) else SpoolLayout.default()
+
+
+def _handler(name: str) -> Callable[[argparse.Namespace, SpoolLayout], int]:
+    if name == "send":
+        from telemetry_sender.sender import command_send as handler
+    elif name == "emulate":
+        from telemetry_sender.emulator import command_emulate as handler
+    else:
+        from telemetry_sender import support
+
+        handler = {"status": support.command_status, "show": support.command_show, "purge": support.command_purge}[name]
+    return handler
+
+
+def run(argv: list[str]) -> int:
+    """Parse, dispatch, and turn the outcome into an exit code."""
+    args = build_parser().parse_args(argv)
+    return _handler(args.command)(args, _layout(args))

@@ -1,0 +1,79 @@
+"""The spool root's state.json: backoff, redirect, last attempt and loss counters.
+
+Read by the recorder (only `next_attempt`, to skip spawning while the service asked
+us to wait) and by `status`; written only by the sender that holds the lock.
+Schema (all times are ISO 8601 UTC strings ending in Z, or null):
+    next_attempt: no automatic send before this time
+    backoff_seconds: the last wait chosen (for exponential growth)
+    consecutive_failures: retriable failures in a row
+    last_attempt: {"time", "outcome", "status", "detail"} or null
+    redirect: {"endpoint", "expires"} or null
+    lost: {"expired", "evicted", "rejected", "corrupt", "opted_out"} counts
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from telemetry_sender.fsutil import read_regular_file, write_private_atomic
+
+LOSS_REASONS = ("expired", "evicted", "rejected", "corrupt", "opted_out")
+_MAX_STATE_BYTES = 64 * 1024
+
+
+def empty_state() -> dict[str, Any]:
+    """A fresh state: nothing attempted, nothing lost."""
+    return {
+        "next_attempt": None,
+        "backoff_seconds": 0,
+        "consecutive_failures": 0,
+        "last_attempt": None,
+        "redirect": None,
+        "lost": {reason: 0 for reason in LOSS_REASONS},
+    }
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The saved state merged over defaults; a missing or unreadable file reads as fresh."""
+    state = empty_state()
+    try:
+        saved = json.loads(read_regular_file(path, _MAX_STATE_BYTES))
+    except (OSError, ValueError):
+        return state
+    if not isinstance(saved, dict):
+        return state
+    lost = saved.get("lost")
+    state.update({k: v for k, v in saved.items() if k in state and k != "lost"})
+    if isinstance(lost, dict):
+        state["lost"].update({k: v for k, v in lost.items() if k in LOSS_REASONS and isinstance(v, int)})
+    return state
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write the state atomically (0600)."""
+    write_private_atomic(path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def format_time(moment: datetime) -> str:
+    """ISO 8601 UTC with microseconds, ending in Z (the service's and our contract form)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: object) -> datetime | None:
+    """Parse our ISO form (or any fromisoformat-able UTC text); None when absent or bad."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def backing_off(state: dict[str, Any], now: datetime) -> bool:
+    """True while the saved backoff says "not before T" and T is still ahead."""
+    not_before = parse_time(state.get("next_attempt"))
+    return not_before is not None and now < not_before
