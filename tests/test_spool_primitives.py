@@ -70,3 +70,14 @@ def test_state_round_trip_and_corrupt_file_reads_fresh(tmp_path):
     assert not state.backing_off(loaded, now + timedelta(seconds=31))
     path.write_text("{not json")
     assert state.load_state(path) == state.empty_state()
+
+
+def test_written_events_sort_in_recording_order(tmp_path):
+    from telemetry_sender import spool
+
+    layout = SpoolLayout(tmp_path / "root")
+    first = spool.write_event(layout, {"n": 1}, now_ns=1)
+    second = spool.write_event(layout, {"n": 2}, now_ns=2)
+    assert sorted(p.name for p in layout.spool.glob("*.json")) == [first.name, second.name]
+    assert stat.S_IMODE(os.stat(layout.root).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(first).st_mode) == 0o600
