@@ -1,0 +1,154 @@
+"""Is telemetry on, and where does it go? One decision shared by the recorder, the sender and `status`.
+
+Precedence (DESIGN.md, "Contract — details"): DO_NOT_TRACK (any non-empty value but
+"0") disables; else core.collect_telemetry, its environment form
+AZURE_CORE_COLLECT_TELEMETRY winning over the az config file; else a connection
+string must exist and parse. Imported in az's hot path: configparser is imported
+only when the config file has to be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from telemetry_sender.connection_string import ConnectionString, ConnectionStringError, parse_connection_string
+from telemetry_sender.layout import az_config_dir
+from telemetry_sender.protocol import CONNECTION_STRING_ENV_VARS
+
+# Set by release builds; empty in source builds, so a source checkout sends nothing
+# unless a connection string is given in the environment.
+BUILT_IN_CONNECTION_STRING = ""
+BUILT_IN_SOURCE = "built-in"
+
+COLLECT_ENV_VAR = "AZURE_CORE_COLLECT_TELEMETRY"
+DO_NOT_TRACK_ENV_VAR = "DO_NOT_TRACK"
+# knack's booleans (what `az config` accepts), any case.
+_TRUE = frozenset({"1", "yes", "true", "on"})
+_FALSE = frozenset({"0", "no", "false", "off"})
+_UNSET = object()
+_MAX_CONFIG_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """The decision and why: `reason` is shown by `status` ("enabled" when on)."""
+
+    enabled: bool
+    reason: str
+    connection: ConnectionString | None
+    connection_source: str
+
+
+def parse_az_bool(value: str) -> bool | None:
+    """az's boolean spelling (yes/no, true/false, on/off, 1/0, any case); None when unrecognized."""
+    folded = value.strip().lower()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    return None
+
+
+def do_not_track(env: Mapping[str, str]) -> bool:
+    """DO_NOT_TRACK disables on any non-empty value other than 0 (consoledonottrack.com)."""
+    value = env.get(DO_NOT_TRACK_ENV_VAR, "").strip()
+    return bool(value) and value != "0"
+
+
+def config_file_path(env: Mapping[str, str]) -> Path:
+    """The az config file: <AZURE_CONFIG_DIR or ~/.azure>/config."""
+    return az_config_dir(env) / "config"
+
+
+def read_config_collect_telemetry(path: Path) -> str | None:
+    """core.collect_telemetry from an az config file; None when absent or unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "collect_telemetry" not in text.lower() or len(text) > _MAX_CONFIG_BYTES:
+        return None  # the common case: skip importing configparser
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=str(path))
+        return parser.get("core", "collect_telemetry", fallback=None)
+    except configparser.Error:
+        return None
+
+
+def _collect_setting(env: Mapping[str, str]) -> tuple[str | None, str]:
+    """The raw core.collect_telemetry value and where it came from (env first, as in az)."""
+    value = env.get(COLLECT_ENV_VAR)
+    if value is not None and value.strip():
+        return value, COLLECT_ENV_VAR
+    path = config_file_path(env)
+    return read_config_collect_telemetry(path), f"in {path}"
+
+
+def _connection(env: Mapping[str, str]) -> tuple[str, str]:
+    """The first non-empty connection string and its source name ("" when none)."""
+    for name in CONNECTION_STRING_ENV_VARS:
+        value = env.get(name, "")
+        if value.strip():
+            return value, name
+    if BUILT_IN_CONNECTION_STRING.strip():
+        return BUILT_IN_CONNECTION_STRING, BUILT_IN_SOURCE
+    return "", ""
+
+
+def _opt_out_reason(value: str | None, source: str) -> str | None:
+    """Why core.collect_telemetry disables telemetry, or None when it allows it."""
+    if value is None or not value.strip():
+        return None
+    label = f"{COLLECT_ENV_VAR}={value.strip()}" if source == COLLECT_ENV_VAR else (
+        f"core.collect_telemetry={value.strip()} {source}".rstrip()
+    )
+    flag = parse_az_bool(value)
+    if flag is True:
+        return None
+    if flag is None:
+        # az itself refuses such a value; when unsure, respect the attempt to configure it.
+        return f"{label} is not a boolean (yes/no, true/false, on/off, 1/0)"
+    return label
+
+
+def resolve_settings(
+    env: Mapping[str, str],
+    collect_telemetry: str | None | object = _UNSET,
+    collect_telemetry_source: str = "",
+) -> TelemetrySettings:
+    """Decide whether telemetry is on and where it goes, with a human-readable reason.
+
+    Inside az pass `collect_telemetry` as az resolved it (`cli_ctx.config`, which already
+    applies the environment form); otherwise it is read from env, then the config file.
+    """
+    raw_connection, source = _connection(env)
+    connection: ConnectionString | None = None
+    connection_error = ""
+    if raw_connection:
+        try:
+            connection = parse_connection_string(raw_connection)
+        except ConnectionStringError as exc:
+            connection_error = str(exc)
+
+    def result(enabled: bool, reason: str) -> TelemetrySettings:
+        return TelemetrySettings(enabled, reason, connection, source)
+
+    if do_not_track(env):
+        return result(False, f"{DO_NOT_TRACK_ENV_VAR} is set")
+    if collect_telemetry is _UNSET:
+        value, where = _collect_setting(env)
+    else:
+        value, where = collect_telemetry, collect_telemetry_source  # type: ignore[assignment]
+    opt_out = _opt_out_reason(value, where)  # type: ignore[arg-type]
+    if opt_out:
+        return result(False, opt_out)
+    if not raw_connection:
+        return result(False, "no connection string")
+    if connection is None:
+        return result(False, f"invalid connection string: {connection_error}")
+    return result(True, "enabled")

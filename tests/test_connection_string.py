@@ -1,0 +1,116 @@
+"""Connection strings: tolerant of sloppy input, strict about where data may go."""
+
+from __future__ import annotations
+
+import pytest
+
+from telemetry_sender.connection_string import (
+    ConnectionString,
+    ConnectionStringError,
+    is_loopback_host,
+    parse_connection_string,
+    track_url,
+)
+from telemetry_sender.protocol import DEFAULT_INGESTION_ENDPOINT
+
+IKEY = "00000000-0000-0000-0000-000000000001"
+
+
+def test_plain_string_with_endpoint():
+    cs = parse_connection_string(f"InstrumentationKey={IKEY};IngestionEndpoint=https://westus3-1.in.applicationinsights.azure.com/")
+    assert cs == ConnectionString(IKEY, "https://westus3-1.in.applicationinsights.azure.com/")
+
+
+def test_tolerates_empty_segments_spaces_and_key_case():
+    cs = parse_connection_string(f" ; instrumentationkey = {IKEY} ;; INGESTIONENDPOINT= https://x.example ; ")
+    assert cs.instrumentation_key == IKEY
+    assert cs.ingestion_endpoint == "https://x.example"
+
+
+def test_values_keep_their_case_and_split_on_first_equals():
+    cs = parse_connection_string("InstrumentationKey=AbC=def==;IngestionEndpoint=https://Host.Example/a=b")
+    assert cs.instrumentation_key == "AbC=def=="
+    assert cs.ingestion_endpoint == "https://Host.Example/a=b"
+
+
+def test_default_endpoint_when_none_named():
+    assert parse_connection_string(f"InstrumentationKey={IKEY}").ingestion_endpoint == DEFAULT_INGESTION_ENDPOINT
+
+
+@pytest.mark.parametrize(
+    "extra, endpoint",
+    [
+        ("EndpointSuffix=applicationinsights.azure.cn", "https://dc.applicationinsights.azure.cn"),
+        ("EndpointSuffix=ai.contoso.com;Location=westus2", "https://westus2.dc.ai.contoso.com"),
+        ("Location=westus2", DEFAULT_INGESTION_ENDPOINT),
+        ("EndpointSuffix=ai.contoso.com;IngestionEndpoint=https://explicit.example", "https://explicit.example"),
+    ],
+)
+def test_endpoint_precedence(extra, endpoint):
+    assert parse_connection_string(f"InstrumentationKey={IKEY};{extra}").ingestion_endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("IngestionEndpoint=https://x.example", "InstrumentationKey is missing"),
+        ("InstrumentationKey=;IngestionEndpoint=https://x.example", "InstrumentationKey is missing"),
+        ("", "InstrumentationKey is missing"),
+        (f"InstrumentationKey={IKEY};instrumentationKEY={IKEY}", "duplicate key"),
+        (f"InstrumentationKey={IKEY};garbage", "not of the form"),
+        (f"InstrumentationKey={IKEY};=value", "not of the form"),
+        (f"InstrumentationKey={IKEY};IngestionEndpoint=http://example.com", "https://"),
+        (f"InstrumentationKey={IKEY};IngestionEndpoint=http://127.0.0.1@example.com/", "https://"),
+        (f"InstrumentationKey={IKEY};IngestionEndpoint=http://128.0.0.1", "https://"),
+        (f"InstrumentationKey={IKEY};IngestionEndpoint=ftp://127.0.0.1", "https://"),
+        (f"InstrumentationKey={IKEY};IngestionEndpoint=example.com", "https://"),
+        (f"InstrumentationKey={IKEY};IngestionEndpoint=https://x.example:notaport", "not a valid URL"),
+    ],
+)
+def test_rejections_have_clear_messages(text, message):
+    with pytest.raises(ConnectionStringError, match=message):
+        parse_connection_string(text)
+
+
+def test_rejects_over_long_strings_and_accepts_the_limit():
+    base = f"InstrumentationKey={IKEY};X="
+    parse_connection_string(base + "a" * (4096 - len(base)))
+    with pytest.raises(ConnectionStringError, match="4096"):
+        parse_connection_string(base + "a" * (4097 - len(base)))
+
+
+def test_error_messages_never_echo_values():
+    secret = "s3cr3t-value"
+    with pytest.raises(ConnectionStringError) as info:
+        parse_connection_string(f"InstrumentationKey={secret};IngestionEndpoint=http://evil.example/{secret}")
+    assert secret not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://127.0.0.1:8787", "http://127.255.0.9/", "http://localhost:1/", "http://LOCALHOST", "http://[::1]:9/"],
+)
+def test_plain_http_allowed_only_for_loopback(endpoint):
+    assert parse_connection_string(f"InstrumentationKey={IKEY};IngestionEndpoint={endpoint}").ingestion_endpoint == endpoint
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "localhost", "::1", "localhost."])
+def test_loopback_hosts(host):
+    assert is_loopback_host(host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0", "127.0.0.256", "10.0.0.1", "localhost.example", "::2", "0.0.0.0", "127.a.0.1"])
+def test_not_loopback_hosts(host):
+    assert not is_loopback_host(host)
+
+
+@pytest.mark.parametrize(
+    "endpoint, url",
+    [
+        ("https://x.example", "https://x.example/v2.1/track"),
+        ("https://x.example/", "https://x.example/v2.1/track"),
+        ("http://127.0.0.1:5/prefix/", "http://127.0.0.1:5/prefix/v2.1/track"),
+    ],
+)
+def test_track_url_strips_one_trailing_slash(endpoint, url):
+    assert track_url(endpoint) == url
