@@ -66,3 +66,8 @@ QUARANTINE_CAP_BYTES = 1024 * 1024
 LOG_CAP_BYTES = 2 * 1024 * 1024
 SENDER_LIFETIME_SECONDS = 60
 LEASE_SECONDS = 120  # longer than a sender's lifetime: a live sender never loses its lease
+
+# --- Sender housekeeping (added by the sender; DESIGN.md, "Contract — details") ---
+STALE_TEMP_SECONDS = 3600  # a temp file this old belongs to a writer that died
+MAX_RESPONSE_BYTES = 1024 * 1024  # read no more of a response body than this
+USER_AGENT_PRODUCT = "az-prototype-telemetry-sender"

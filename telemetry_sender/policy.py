@@ -1,0 +1,129 @@
+"""Pure response classification (PROTOCOL.md, "Response"): what happens to each item of a batch.
+
+Given the final transport result of one POST of `count` items, decide which items are
+accepted (delete), which go back to the spool (retriable item errors), which are
+dead-lettered (with the service's message), and whether the pass must stop and back off.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telemetry_sender.backoff import parse_retry_after
+from telemetry_sender.protocol import (
+    PERMANENT_STATUSES,
+    REDIRECT_STATUSES,
+    RETRIABLE_ITEM_STATUSES,
+    RETRIABLE_STATUSES,
+    SAMPLED_OUT_MESSAGE,
+    STATUS_OK,
+    STATUS_PARTIAL,
+)
+from telemetry_sender.transport import OFFLINE_ERRORS, TransportResult
+
+ACCEPTED = "accepted"  # every item accepted
+PARTIAL = "partial"  # some items accepted or rejected; `requeue` may be non-empty
+REJECTED = "rejected"  # a permanent rejection of the request
+RETRY = "retry"  # keep everything, stop the pass, back off
+
+
+@dataclass(frozen=True)
+class ItemRejection:
+    """One dead-lettered item: its index in the batch and the service's word on it."""
+
+    index: int
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision for one batch; indices refer to positions in the request."""
+
+    kind: str
+    status: int | None
+    accepted: tuple[int, ...] = ()
+    requeue: tuple[int, ...] = ()
+    rejected: tuple[ItemRejection, ...] = ()
+    retry_after: float | None = None
+    offline: bool = False
+    detail: str = ""
+
+    @property
+    def stop_pass(self) -> bool:
+        """True when the drain must stop and back off (service or network under pressure)."""
+        return self.kind == RETRY or bool(self.requeue)
+
+
+def _item_errors(body: bytes) -> dict[int, tuple[int, str]] | None:
+    """index -> (statusCode, message) from a response body; None when the body is not the service's JSON."""
+    try:
+        parsed: Any = json.loads(body.decode("utf-8")) if body else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("errors", []), list):
+        return None
+    errors: dict[int, tuple[int, str]] = {}
+    for error in parsed.get("errors", []):
+        if not isinstance(error, dict):
+            continue
+        index, status = error.get("index"), error.get("statusCode")
+        if isinstance(index, int) and not isinstance(index, bool) and isinstance(status, int):
+            errors.setdefault(index, (status, str(error.get("message", ""))[:1024]))
+    return errors
+
+
+def _split_items(count: int, errors: dict[int, tuple[int, str]], default: tuple[int, str] | None) -> Verdict:
+    """Sort items by their item-level status; items without an error get `default` (None: accepted)."""
+    accepted: list[int] = []
+    requeue: list[int] = []
+    rejected: list[ItemRejection] = []
+    for index in range(count):
+        error = errors.get(index, default)
+        if error is None or error[1].strip() == SAMPLED_OUT_MESSAGE:
+            accepted.append(index)
+        elif error[0] in RETRIABLE_ITEM_STATUSES:
+            requeue.append(index)
+        else:
+            rejected.append(ItemRejection(index, error[0], error[1]))
+    return Verdict(PARTIAL, None, tuple(accepted), tuple(requeue), tuple(rejected))
+
+
+def _message(body: bytes, status: int) -> str:
+    """The service's message for a whole-request rejection (the first item error, else the body text)."""
+    errors = _item_errors(body)
+    if errors:
+        return errors[min(errors)][1]
+    text = body.decode("utf-8", "replace").strip()
+    return text[:1024] if text else f"HTTP {status}"
+
+
+def classify(result: TransportResult, count: int, now: datetime) -> Verdict:
+    """Decide the fate of each of the `count` items sent in the request that produced `result`."""
+    if result.status is None:
+        kind = result.error or "error"
+        return Verdict(RETRY, None, offline=kind in OFFLINE_ERRORS, detail=f"network error: {kind}")
+    status = result.status
+    retry_after = parse_retry_after(result.header("Retry-After"), now)
+    if status == STATUS_OK or (200 <= status < 300 and status != STATUS_PARTIAL):
+        return Verdict(ACCEPTED, status, accepted=tuple(range(count)))
+    if status == STATUS_PARTIAL:
+        errors = _item_errors(result.body)
+        if errors is None:
+            return Verdict(RETRY, status, retry_after=retry_after, detail="206 with an unreadable body")
+        split = _split_items(count, errors, None)
+        return Verdict(PARTIAL, status, split.accepted, split.requeue, split.rejected, retry_after,
+                       detail=f"206: {len(split.accepted)} accepted, {len(split.requeue)} to retry, "
+                       f"{len(split.rejected)} rejected")
+    if status in RETRIABLE_STATUSES or status >= 500 or status in REDIRECT_STATUSES or 300 <= status < 400:
+        return Verdict(RETRY, status, retry_after=retry_after, detail=f"HTTP {status}")
+    if status in PERMANENT_STATUSES or 400 <= status < 500:
+        message = _message(result.body, status)
+        errors = _item_errors(result.body) or {}
+        split = _split_items(count, errors, (status, message))
+        return Verdict(REJECTED, status, split.accepted, split.requeue, split.rejected, retry_after,
+                       detail=f"HTTP {status}: {message}"[:300])
+    return Verdict(RETRY, status, retry_after=retry_after, detail=f"unexpected HTTP {status}")
