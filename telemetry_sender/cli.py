@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="the pending events, exactly as they will be sent")
     _spool_option(show)
     show.add_argument("--last", type=int, metavar="N", help="only the N most recent")
-    show.add_argument("--command", metavar="NAME", help="only events of this command (e.g. 'prototype init')")
+    show.add_argument("--command", dest="command_name", metavar="NAME", help="only events of this command (e.g. 'prototype init')")
     show.add_argument("--failed", action="store_true", help="only events of failed commands")
     show.add_argument("--all", action="store_true", help="also dead-lettered and quarantined files")
 
