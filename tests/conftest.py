@@ -1,0 +1,64 @@
+"""Shared pytest fixtures: the real az with this extension, loaded as a dev folder or as a wheel.
+
+Fixtures (see tests/azcli.py for the environment they build):
+- dev_sources (session): Path for AZURE_EXTENSION_DEV_SOURCES holding `prototype` -> repo.
+- dev_az_env (function): dict env running az with the dev extension; own AZURE_CONFIG_DIR
+  (<tmp_path>/azure), empty AZURE_EXTENSION_DIR, no network.
+- prototype_wheel (session): Path of prototype-<version>-py3-none-any.whl built from a copy
+  of the sources (the repository is never written).
+- wheel_extension_dir (session): Path used as AZURE_EXTENSION_DIR, into which
+  `az extension add --source <wheel> --yes` installed the extension (once per session).
+- wheel_az_env (function): dict env running az with the wheel-installed extension only.
+- az_install (function, parametrized "dev" / "wheel"): (kind, env) to run one test both ways.
+Our own telemetry settings are left out of every env: pass them with
+`{**env, "APPLICATIONINSIGHTS_CONNECTION_STRING": ...}` or `azcli.az_env(tmp_path, ...)`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import azcli  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dev_sources(tmp_path_factory) -> Path:
+    """AZURE_EXTENSION_DEV_SOURCES folder with the repository linked as `prototype`."""
+    return azcli.dev_sources_dir(tmp_path_factory.mktemp("dev-extension"))
+
+
+@pytest.fixture
+def dev_az_env(tmp_path, dev_sources) -> dict:
+    """Environment for az with the extension loaded from the source tree (dev extension)."""
+    return azcli.dev_extension_env(tmp_path, dev_sources)
+
+
+@pytest.fixture(scope="session")
+def prototype_wheel(tmp_path_factory) -> Path:
+    """The extension wheel, built once per session from a copy of the sources."""
+    return azcli.build_wheel(tmp_path_factory.mktemp("wheel-build"))
+
+
+@pytest.fixture(scope="session")
+def wheel_extension_dir(tmp_path_factory, prototype_wheel) -> Path:
+    """An AZURE_EXTENSION_DIR where `az extension add --source <wheel>` installed the extension."""
+    return azcli.install_wheel(prototype_wheel, tmp_path_factory.mktemp("wheel-install"))
+
+
+@pytest.fixture
+def wheel_az_env(tmp_path, wheel_extension_dir) -> dict:
+    """Environment for az with the wheel-installed extension (no dev sources)."""
+    return azcli.wheel_extension_env(tmp_path, wheel_extension_dir)
+
+
+@pytest.fixture(params=["dev", "wheel"])
+def az_install(request, tmp_path) -> tuple:
+    """("dev" | "wheel", env): runs the test once per way users install the extension."""
+    if request.param == "dev":
+        return "dev", azcli.dev_extension_env(tmp_path, request.getfixturevalue("dev_sources"))
+    return "wheel", azcli.wheel_extension_env(tmp_path, request.getfixturevalue("wheel_extension_dir"))
