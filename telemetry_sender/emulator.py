@@ -1,0 +1,545 @@
+"""A local ingestion endpoint that behaves like Application Insights, for tests, demos and support.
+
+`Emulator` listens on 127.0.0.1 only, validates every item with
+`telemetry_sender.ingestion_rules` and answers with the service's statuses and
+body; a script of rules makes it throttle, fail, redirect, hang or drop.
+`command_emulate` is `python -m telemetry_sender emulate`. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Union
+from urllib.parse import urlsplit
+
+from telemetry_sender import ingestion_rules as rules
+from telemetry_sender import protocol
+from telemetry_sender.ingestion_rules import BodyError, DecodedBody, ItemError, Rule
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+IDLE_CONNECTION_SECONDS = 30  # a kept-alive connection with no request for this long is closed
+_SHOWN_PROPERTIES = ("provider", "model", "location", "resourceType", "sku")
+RuleLike = Union[Rule, Mapping[str, Any]]
+
+
+class Headers(Mapping[str, str]):
+    """Request headers, looked up case-insensitively (`headers["content-encoding"]`)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._items = {name.lower(): (name, value) for name, value in pairs}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """What one request brought and how the emulator answered (status None: dropped or hung)."""
+
+    path: str
+    status: int | None
+    items: int
+    accepted: int
+    headers: Headers
+    method: str = "POST"
+    errors: tuple[ItemError, ...] = ()
+    rule: Rule | None = None
+    outcome: str = "answered"  # "answered" | "dropped" | "hung"
+    body_bytes: int = 0
+    received_at: float = field(default=0.0, compare=False)
+
+    @property
+    def request_id(self) -> str | None:
+        """The client's `x-ms-client-request-id`, if it sent one."""
+        return self.headers.get("x-ms-client-request-id")
+
+    @property
+    def content_encoding(self) -> str | None:
+        """The request's `Content-Encoding` (e.g. "gzip"), if any."""
+        return self.headers.get("content-encoding")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to do with one request: an HTTP answer, or close the connection without one."""
+
+    status: int | None
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    hang: float | None = None  # hold the connection this long, then close it unanswered
+    delay: float | None = None  # wait this long, then answer
+
+    @property
+    def drop(self) -> bool:
+        return self.status is None
+
+
+# --- Readable output ------------------------------------------------------------------------
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_event(item: Mapping[str, Any]) -> str:
+    """One readable line for an accepted envelope: time, command, outcome, key dimensions."""
+    data = item.get("data") or {}
+    base = data.get("baseData") or {}
+    props = base.get("properties") or {}
+    stamp = str(item.get("time", ""))[:19].replace("T", " ") + "Z"
+    command = props.get("commandName") or base.get("name") or item.get("name")
+    parts = [stamp, str(command)]
+    if "success" in props:
+        parts.append("ok" if props["success"] == "true" else "FAILED")
+    parts.extend(f"{key}={props[key]}" for key in _SHOWN_PROPERTIES if props.get(key))
+    if props.get("error"):
+        parts.append(f"error={_short(props['error'], 60)!r}")
+    return "  ".join(parts)
+
+
+def format_answer(record: RequestRecord) -> str:
+    """One line for an answer that is not a plain 200: what was asked, what came back, and why."""
+    scripted = " (scripted)" if record.rule is not None else ""
+    where = f"{record.method} {record.path}"
+    if record.outcome == "dropped":
+        return f"-> dropped the connection{scripted}: {where}, {record.items} items unanswered"
+    if record.outcome == "hung":
+        return f"-> hung {record.rule.hang:g}s, then closed unanswered{scripted}: {where}, {record.items} items"
+    if record.status == 404:
+        return f"-> 404: {where} is not a track path (POST /v2.1/track or /v2/track)"
+    line = f"-> {record.status}{scripted}: {where}, {record.accepted} of {record.items} items accepted"
+    extra = [f"{name}: {record_header}" for name, record_header in _answer_headers(record)]
+    if record.errors:
+        first = record.errors[0]
+        more = f" (+{len(record.errors) - 1} more)" if len(record.errors) > 1 else ""
+        extra.append(f"item {first.index}: {first.status} {_short(first.message, 90)}{more}")
+    return line + ("; " + "; ".join(extra) if extra else "")
+
+
+def _answer_headers(record: RequestRecord) -> list[tuple[str, str]]:
+    if record.rule is None:
+        return []
+    shown = rules.scripted_headers(record.rule, record.path, record.received_at)
+    return [(name, shown[name]) for name in ("Retry-After", "Location", "Cache-Control") if name in shown]
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- HTTP shell -----------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True  # come back on the same port right after stop()
+
+    def __init__(self, address: tuple[str, int], emulator: "Emulator") -> None:
+        self.emulator = emulator
+        self.stopping = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def close_connections(self) -> None:
+        """Cut every open connection, so kept-alive clients see the outage too."""
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "telemetry-emulator"
+    sys_version = ""
+    timeout = IDLE_CONNECTION_SECONDS
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.connections_lock:
+                self.server.connections.discard(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return None
+        return self.rfile.read(int(length))
+
+    def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        path = urlsplit(self.path).path
+        try:
+            body = self._read_body()
+        except ValueError:
+            body = None
+        if body is None:
+            self.close_connection = True
+            self._send(411, b'{"error":"a Content-Length or chunked body is required"}', {})
+            return
+        emulator = self.server.emulator
+        answer = emulator.handle(path, Headers(self.headers.items()), body)
+        if answer.delay:
+            self.server.stopping.wait(answer.delay)
+        if answer.hang is not None:
+            self.server.stopping.wait(answer.hang)
+        if answer.drop or self.server.stopping.is_set():
+            self.close_connection = True
+            return
+        self._send(answer.status, answer.body, answer.headers)
+
+    def _not_found(self) -> None:
+        self.close_connection = True
+        self._send(404, b'{"error":"not found: POST /v2.1/track or /v2/track"}', {})
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = _not_found  # noqa: N815
+
+
+# --- The emulator ---------------------------------------------------------------------------
+
+
+class Emulator:
+    """A loopback ingestion endpoint with the service's semantics; scriptable; thread-safe."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        script: Iterable[RuleLike] | None = None,
+        ikey: str | None = None,
+        record: str | Path | None = None,
+        quiet: bool = True,
+        *,
+        show_events: bool | None = None,
+        out: IO[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._port = port
+        self._ikey = ikey
+        self._record_path = Path(record) if record is not None else None
+        self._record_file: IO[str] | None = None
+        self._print = not quiet
+        self._show_events = self._print if show_events is None else show_events
+        self._out = out
+        self._clock = clock
+        self._cond = threading.Condition(threading.Lock())
+        self._script: collections.deque[list[Any]] = collections.deque()
+        self._accepted: list[dict[str, Any]] = []
+        self._requests: list[RequestRecord] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+        if script:
+            self.script(*script)
+
+    # Lifecycle
+
+    def start(self) -> "Emulator":
+        """Listen (again) on 127.0.0.1; after the first start the port stays the same."""
+        with self._lifecycle:
+            if self._server is not None:
+                return self
+            if self._record_path is not None and self._record_file is None:
+                self._record_file = open(self._record_path, "a", encoding="utf-8")  # noqa: SIM115
+            server = _Server((HOST, self._port), self)
+            self._port = server.server_address[1]
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="telemetry-emulator", daemon=True
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+            logger.debug("emulator listening on %s", self.endpoint)
+            return self
+
+    def stop(self) -> None:
+        """Go down: stop accepting, release hanging requests, cut open connections, free the port."""
+        with self._lifecycle:
+            server, thread = self._server, self._thread
+            if server is None:
+                return
+            self._server = self._thread = None
+            server.stopping.set()
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def close(self) -> None:
+        """Stop and close the record file."""
+        self.stop()
+        with self._cond:
+            if self._record_file is not None:
+                self._record_file.close()
+                self._record_file = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Addresses
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def endpoint(self) -> str:
+        """The ingestion endpoint, e.g. http://127.0.0.1:8787 (no trailing slash)."""
+        return f"http://{HOST}:{self._port}"
+
+    @property
+    def track_url(self) -> str:
+        return self.endpoint + protocol.TRACK_PATH
+
+    @property
+    def ikey(self) -> str:
+        """The key this emulator's connection string names (any key is accepted unless one was given)."""
+        return self._ikey or rules.DEFAULT_IKEY
+
+    @property
+    def connection_string(self) -> str:
+        return f"InstrumentationKey={self.ikey};IngestionEndpoint={self.endpoint}/"
+
+    # Observations
+
+    @property
+    def accepted(self) -> list[dict[str, Any]]:
+        """The accepted envelopes, in arrival order (a copy)."""
+        with self._cond:
+            return list(self._accepted)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received, in arrival order (a copy)."""
+        with self._cond:
+            return list(self._requests)
+
+    def wait_for_accepted(self, n: int, timeout: float = 10.0) -> bool:
+        """Block until at least n envelopes were accepted or the timeout passes; True when they were."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._accepted) >= n, timeout)
+
+    def wait_for_requests(self, n: int, timeout: float = 10.0) -> bool:
+        """Block until at least n requests were handled (answered, dropped or hung) or the timeout passes."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._requests) >= n, timeout)
+
+    def reset(self) -> None:
+        """Forget what was accepted and requested, and any pending script."""
+        with self._cond:
+            self._accepted.clear()
+            self._requests.clear()
+            self._script.clear()
+
+    # Scripting
+
+    def script(self, *rule_list: RuleLike) -> None:
+        """Queue scripted answers; each is consumed by one track request (`repeat` times), in order."""
+        parsed = [rule if isinstance(rule, Rule) else rules.parse_rule(rule) for rule in rule_list]
+        with self._cond:
+            self._script.extend([rule, rule.repeat] for rule in parsed)
+
+    def clear_script(self) -> None:
+        """Drop the scripted answers not used yet: back to plain service behaviour."""
+        with self._cond:
+            self._script.clear()
+
+    @property
+    def pending_rules(self) -> int:
+        """How many scripted answers are still queued (counting repeats)."""
+        with self._cond:
+            return sum(remaining for _, remaining in self._script)
+
+    def _next_rule(self) -> Rule | None:
+        with self._cond:
+            if not self._script:
+                return None
+            entry = self._script[0]
+            entry[1] -= 1
+            if entry[1] <= 0:
+                self._script.popleft()
+            return entry[0]
+
+    # Request handling (called from the server's threads)
+
+    def handle(self, path: str, headers: Headers, raw: bytes) -> Answer:
+        """Decide the answer to one POST, and record what arrived."""
+        now = self._clock()
+        if path not in rules.TRACK_PATHS:
+            self._record(RequestRecord(path, 404, 0, 0, headers, body_bytes=len(raw), received_at=now), [], None)
+            return Answer(404, b'{"error":"not found: POST /v2.1/track or /v2/track"}')
+        rule = self._next_rule()
+        try:
+            body: DecodedBody | None = rules.decode_body(raw, headers.get("content-encoding"))
+            problem = None
+        except BodyError as exc:
+            body, problem = None, str(exc)
+        verdict = rules.judge(body, problem, rule, now=now, ikey=self._ikey, path=path)
+        items = body.items if body is not None else []
+        if verdict.status is None or verdict.status >= 300:
+            accepted: list[Any] = []
+        else:
+            failed = {e.index for e in verdict.errors}
+            accepted = [item for i, item in enumerate(items) if i not in failed] if failed else items
+        outcome = "answered" if verdict.status is not None else ("hung" if rule and rule.hang is not None else "dropped")
+        record = RequestRecord(
+            path, verdict.status, len(items), len(accepted), headers,
+            errors=verdict.errors, rule=rule, outcome=outcome, body_bytes=len(raw), received_at=now,
+        )  # fmt: skip
+        self._record(record, items, accepted)
+        if verdict.status is None:
+            return Answer(None, hang=rule.hang if rule is not None else None)
+        payload = b"" if verdict.body is None else json.dumps(verdict.body).encode()
+        return Answer(verdict.status, payload, verdict.headers, delay=rule.delay if rule is not None else None)
+
+    def _record(self, record: RequestRecord, items: list[Any], accepted: list[Any] | None) -> None:
+        with self._cond:
+            if accepted:
+                self._accepted.extend(accepted)
+            self._requests.append(record)
+            self._cond.notify_all()
+            if self._record_file is not None:
+                self._write_record(record, items)
+            if self._print:
+                self._show(record, accepted or [])
+
+    def _write_record(self, record: RequestRecord, items: list[Any]) -> None:
+        assert self._record_file is not None
+        common = {"received_at": _iso(record.received_at), "path": record.path, "request_id": record.request_id}
+        by_index = {e.index: e for e in record.errors}
+        lines = []
+        if not items:
+            message = record.errors[0].message if record.errors else record.outcome
+            lines.append({**common, "index": None, "status": record.status, "message": message, "item": None})
+        for index, item in enumerate(items):
+            error = by_index.get(index)
+            if record.status is None:
+                status, message = None, f"{record.outcome} (connection closed unanswered)"
+            elif error is not None:
+                status, message = error.status, error.message
+            else:
+                status, message = (record.status if record.status >= 300 else 200), None
+            lines.append({**common, "index": index, "status": status, "message": message, "item": item})
+        self._record_file.write("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
+        self._record_file.flush()
+
+    def _show(self, record: RequestRecord, accepted: list[Any]) -> None:
+        out = self._out or sys.stdout
+        lines = [format_event(item) for item in accepted] if self._show_events else []
+        if record.status != 200 or record.rule is not None:
+            lines.append(format_answer(record))
+        if lines:
+            out.write("".join(line + "\n" for line in lines))
+            out.flush()
+
+
+# --- Command line ---------------------------------------------------------------------------
+
+
+def load_script(path: str | Path) -> tuple[Rule, ...]:
+    """The rules of a `--script FILE` (a JSON list of rule objects)."""
+    with open(path, encoding="utf-8") as handle:
+        return rules.parse_script(json.load(handle))
+
+
+def summary(requests: list[RequestRecord]) -> str:
+    """The closing line of `emulate`: what arrived and what was accepted."""
+    received = sum(r.items for r in requests)
+    accepted = sum(r.accepted for r in requests)
+    return (
+        f"stopped: {len(requests)} requests, {received} items received, "
+        f"{accepted} accepted, {received - accepted} not accepted"
+    )
+
+
+def command_emulate(args: argparse.Namespace, layout: object = None) -> int:
+    """`python -m telemetry_sender emulate`: serve until SIGINT/SIGTERM, printing what arrives."""
+    try:
+        script = load_script(args.script) if args.script else ()
+    except (OSError, ValueError) as exc:
+        print(f"emulate: cannot use script {args.script}: {exc}", file=sys.stderr)
+        return 2
+    emulator = Emulator(
+        port=args.port, script=script, ikey=args.ikey, record=args.record, quiet=False, show_events=not args.quiet
+    )
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"emulate: cannot listen on {HOST}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"listening on {emulator.endpoint}", flush=True)
+        print(f"connection string: {emulator.connection_string}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(summary(emulator.requests), flush=True)
+    return 0
