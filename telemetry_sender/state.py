@@ -9,6 +9,7 @@ Schema (all times are ISO 8601 UTC strings ending in Z, or null):
     last_attempt: {"time", "outcome", "status", "detail"} or null
     redirect: {"endpoint", "expires"} or null
     lost: {"expired", "evicted", "rejected", "corrupt", "opted_out"} counts
+    dropped: {"rejected", "quarantine"} old files removed by those folders' caps
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def empty_state() -> dict[str, Any]:
         "last_attempt": None,
         "redirect": None,
         "lost": {reason: 0 for reason in LOSS_REASONS},
+        # Old dead letters / quarantined files dropped by the 1 MiB caps of rejected/ and quarantine/.
+        "dropped": {"rejected": 0, "quarantine": 0},
     }
 
 

@@ -1,0 +1,524 @@
+"""The drain: one sender per spool, claim by lease, POST in batches, apply the policy, persist backoff.
+
+`drain` is the whole job with every dependency injectable (transport, clock, random,
+lifetime); `command_send` is the `python -m telemetry_sender send` shell around it,
+including the detached `--background` mode the recorder spawns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from telemetry_sender import spool
+from telemetry_sender.backoff import next_wait
+from telemetry_sender.batch import BatchBuffer, encode_body, encode_item, refresh_late_time, request_headers
+from telemetry_sender.fsutil import ensure_private_dir
+from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.lock import SpoolLock, try_acquire
+from telemetry_sender.policy import ItemRejection, Verdict, classify
+from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
+from telemetry_sender.state import backing_off, format_time, load_state, parse_time, save_state
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# Reasons that mean "not configured" rather than "the user opted out": keep the events.
+_NOT_CONFIGURED = ("no connection string", "invalid connection string")
+_PARENT_WAIT_SECONDS = 2.0
+_EXIT_MARGIN_SECONDS = 5.0  # the drain stops this long before the watchdog would kill it
+
+
+@dataclass(frozen=True)
+class DrainProgress:
+    """Running totals, reported after each batch (for `flush` progress output)."""
+
+    sent: int
+    retried: int
+    rejected: int
+    quarantined: int
+    batches: int
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    """What one drain did and why it stopped."""
+
+    sent: int = 0
+    retried: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+    expired: int = 0
+    evicted: int = 0
+    outcome: str = "empty"  # empty | delivered | backing-off | disabled | locked | deadline
+    next_attempt: str | None = None
+    opted_out: int = 0
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-able data."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for people."""
+        parts = [f"{self.outcome}: sent {self.sent}"]
+        for label, value in (("kept for retry", self.retried), ("rejected", self.rejected),
+                             ("quarantined", self.quarantined), ("expired", self.expired),
+                             ("evicted", self.evicted), ("deleted (opted out)", self.opted_out)):
+            if value:
+                parts.append(f"{label} {value}")
+        if self.next_attempt:
+            parts.append(f"next attempt {self.next_attempt}")
+        if self.detail:
+            parts.append(self.detail)
+        return ", ".join(parts)
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    retried: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+    expired: int = 0
+    evicted: int = 0
+    opted_out: int = 0
+    batches: int = 0
+    detail: str = ""
+
+
+@dataclass
+class _Item:
+    name: str
+    lease: Path
+    envelope: dict[str, Any]
+    data: bytes
+
+
+@dataclass
+class _Context:
+    layout: SpoolLayout
+    settings: Any
+    transport: Any
+    clock: Clock
+    rng: random.Random
+    deadline: float
+    monotonic: Callable[[], float]
+    tally: _Tally = field(default_factory=_Tally)
+
+    def remaining(self) -> float:
+        return self.deadline - self.monotonic()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _opted_out(settings: Any) -> bool:
+    """Disabled by the user's choice (DO_NOT_TRACK, collect_telemetry=no), not merely unconfigured."""
+    return not settings.enabled and not str(settings.reason).startswith(_NOT_CONFIGURED)
+
+
+def _lose(state: dict[str, Any], reason: str, count: int) -> None:
+    if count:
+        state["lost"][reason] = int(state["lost"].get(reason, 0)) + count
+
+
+def _drop(state: dict[str, Any], folder: str, count: int) -> None:
+    if count:
+        dropped = state.get("dropped") if isinstance(state.get("dropped"), dict) else {}
+        dropped[folder] = int(dropped.get(folder, 0) or 0) + count
+        state["dropped"] = dropped
+
+
+# --- claiming a batch -------------------------------------------------------------
+
+
+class _BatchSource:
+    """Claims pending files oldest first and packs them into batches; bad files go to quarantine."""
+
+    def __init__(self, ctx: _Context, state: dict[str, Any]) -> None:
+        self._ctx = ctx
+        self._state = state
+        self._names = spool.iter_pending_names(ctx.layout)
+        self._carry: _Item | None = None
+
+    def next_batch(self) -> list[_Item]:
+        """The next batch of claimed items (empty when the spool is drained)."""
+        buffer = BatchBuffer()
+        items: list[_Item] = []
+        if self._carry is not None:
+            items.append(self._carry)
+            buffer.add(self._carry.data)
+            self._carry = None
+        while not buffer.full:
+            item = self._claim_next()
+            if item is None:
+                break
+            if not buffer.fits(item.data):
+                self._carry = item
+                break
+            buffer.add(item.data)
+            items.append(item)
+        return items
+
+    def release_carry(self) -> None:
+        """Give back a claimed item that did not fit the last batch."""
+        if self._carry is not None:
+            spool.release(self._ctx.layout, self._carry.lease, self._carry.name)
+            self._carry = None
+
+    def _claim_next(self) -> _Item | None:
+        ctx = self._ctx
+        for name in self._names:
+            now = ctx.clock()
+            lease = spool.claim(ctx.layout, name, int(now.timestamp()) + LEASE_SECONDS)
+            if lease is None:
+                continue  # another drainer took it
+            try:
+                envelope = spool.read_claimed(lease)
+                envelope = refresh_late_time(envelope, now)
+                if not envelope.get("iKey"):
+                    envelope["iKey"] = ctx.settings.connection.instrumentation_key
+                data = encode_item(envelope)
+            except spool.Unsendable as exc:
+                self._quarantine(lease, name, str(exc), now)
+                continue
+            except ValueError:  # a number JSON cannot carry (NaN) slipped in
+                self._quarantine(lease, name, "corrupt: not serializable", now)
+                continue
+            return _Item(name, lease, envelope, data)
+        return None
+
+    def _quarantine(self, lease: Path, name: str, reason: str, now: datetime) -> None:
+        logger.warning("quarantined %s: %s", name, reason)
+        try:
+            dropped = spool.quarantine(self._ctx.layout, lease, name, reason, now)
+        except OSError as exc:  # no usable quarantine folder: never let one file block the spool
+            logger.warning("cannot quarantine (%s): deleting %s", type(exc).__name__, name)
+            spool.delete(lease)
+            dropped = 0
+        self._ctx.tally.quarantined += 1
+        _lose(self._state, "corrupt", 1)
+        _drop(self._state, "quarantine", dropped)
+
+
+# --- one pass under the lock -------------------------------------------------------
+
+
+def _endpoint(state: dict[str, Any], configured: str, now: datetime) -> str:
+    """The cached redirect target while it is valid and belongs to this endpoint, else the configured one."""
+    cached = state.get("redirect")
+    if isinstance(cached, dict) and cached.get("origin") == configured:
+        expires = parse_time(cached.get("expires"))
+        if expires is not None and now < expires and isinstance(cached.get("endpoint"), str):
+            return cached["endpoint"]
+    return configured
+
+
+def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Verdict, now: datetime) -> None:
+    """Delete accepted items, dead-letter rejected ones, give back the rest."""
+    done: set[int] = set()
+    for index in verdict.accepted:
+        spool.delete(items[index].lease)
+        ctx.tally.sent += 1
+        done.add(index)
+    for rejection in verdict.rejected:
+        _dead_letter(ctx, state, items[rejection.index], rejection, now)
+        done.add(rejection.index)
+    for index, item in enumerate(items):
+        if index not in done:
+            spool.release(ctx.layout, item.lease, item.name)
+            ctx.tally.retried += 1
+
+
+def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: ItemRejection, now: datetime) -> None:
+    try:
+        dropped = spool.dead_letter(ctx.layout, item.lease, item.name, item.envelope, rejection.status,
+                                    rejection.message, now)
+    except OSError as exc:  # no usable rejected/ folder: the item is lost either way, count it
+        logger.warning("cannot dead-letter (%s): deleting %s", type(exc).__name__, item.name)
+        spool.delete(item.lease)
+        dropped = 0
+    ctx.tally.rejected += 1
+    _lose(state, "rejected", 1)
+    _drop(state, "rejected", dropped)
+
+
+def _record_failure(ctx: _Context, state: dict[str, Any], verdict: Verdict, now: datetime) -> None:
+    failures = int(state.get("consecutive_failures") or 0) + 1
+    wait = next_wait(failures, ctx.rng, offline=verdict.offline, retry_after=verdict.retry_after)
+    state.update(
+        consecutive_failures=failures,
+        backoff_seconds=round(wait, 3),
+        next_attempt=format_time(now + timedelta(seconds=wait)),
+        last_attempt={"time": format_time(now), "outcome": "retry", "status": verdict.status, "detail": verdict.detail},
+    )
+    logger.info("backing off %.1f s after %s (failure %d)", wait, verdict.detail or verdict.status, failures)
+
+
+def _record_success(state: dict[str, Any], verdict: Verdict, now: datetime, sent: int) -> None:
+    state.update(consecutive_failures=0, backoff_seconds=0, next_attempt=None)
+    state["last_attempt"] = {"time": format_time(now), "outcome": "delivered", "status": verdict.status,
+                             "detail": verdict.detail or f"{sent} sent"}
+
+
+def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Verdict:
+    """POST one batch (following redirects by policy) and apply the verdict."""
+    from telemetry_sender.redirect import post_following_redirects
+
+    configured = ctx.settings.connection.ingestion_endpoint
+    now = ctx.clock()
+    body = encode_body([item.data for item in items])
+    headers = request_headers(_request_id(ctx.rng), _version())
+    delivery = post_following_redirects(ctx.transport, _endpoint(state, configured, now), body, headers,
+                                        timeout=max(0.5, ctx.remaining()))
+    now = ctx.clock()
+    if delivery.redirected:
+        expires = now + timedelta(seconds=delivery.cache_seconds)
+        state["redirect"] = {"endpoint": delivery.endpoint, "expires": format_time(expires), "origin": configured}
+        logger.info("redirected to %s until %s", delivery.endpoint, format_time(expires))
+    verdict = classify(delivery.result, len(items), now)
+    if delivery.refused:
+        verdict = Verdict("retry", verdict.status, retry_after=verdict.retry_after, detail=delivery.refused)
+    _apply(ctx, state, items, verdict, now)
+    ctx.tally.batches += 1
+    if verdict.stop_pass:
+        _record_failure(ctx, state, verdict, now)
+    else:
+        _record_success(state, verdict, now, len(verdict.accepted))
+    return verdict
+
+
+def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None] | None) -> str:
+    """Housekeeping then batches until the spool is empty, a retriable failure, or the deadline."""
+    layout = ctx.layout
+    state = load_state(layout.state_file)
+    if not manual and backing_off(state, ctx.clock()):
+        return "backing-off"
+    swept = spool.sweep(layout, ctx.clock().timestamp())
+    ctx.tally.expired += swept.expired
+    ctx.tally.evicted += swept.evicted
+    _lose(state, "expired", swept.expired)
+    _lose(state, "evicted", swept.evicted)
+    if swept.expired or swept.evicted or swept.released_leases or swept.stale_temp:
+        logger.info("housekeeping: %d expired, %d evicted, %d dead leases released, %d stale temp files",
+                    swept.expired, swept.evicted, swept.released_leases, swept.stale_temp)
+    source = _BatchSource(ctx, state)
+    try:
+        while True:
+            if ctx.remaining() <= 0:
+                return "deadline"
+            items = source.next_batch()
+            if not items:
+                return "empty"
+            verdict = _send_batch(ctx, state, items)
+            save_state(layout.state_file, state)
+            if progress is not None:
+                t = ctx.tally
+                progress(DrainProgress(t.sent, t.retried, t.rejected, t.quarantined, t.batches))
+            if verdict.stop_pass:
+                ctx.tally.detail = verdict.detail
+                return "backing-off"
+    finally:
+        source.release_carry()
+        save_state(layout.state_file, state)
+
+
+# --- opt-out -------------------------------------------------------------------------
+
+
+def _purge_opted_out(ctx: _Context) -> None:
+    """Telemetry is off now: delete what is pending, unsent, and count it."""
+    state = load_state(ctx.layout.state_file)
+    spool.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
+    deleted = 0
+    for name in spool.iter_pending_names(ctx.layout):
+        lease = spool.claim(ctx.layout, name, int(ctx.clock().timestamp()) + LEASE_SECONDS)
+        if lease is not None and spool.delete(lease):
+            deleted += 1
+    ctx.tally.opted_out += deleted
+    _lose(state, "opted_out", deleted)
+    state["last_attempt"] = {"time": format_time(ctx.clock()), "outcome": "disabled", "status": None,
+                             "detail": f"{ctx.settings.reason}; {deleted} pending deleted unsent"}
+    save_state(ctx.layout.state_file, state)
+
+
+# --- the drain -------------------------------------------------------------------------
+
+
+def _report(ctx: _Context, outcome: str) -> DrainReport:
+    t = ctx.tally
+    state = load_state(ctx.layout.state_file) if ctx.layout.state_file.exists() else {}
+    next_attempt = state.get("next_attempt") if outcome in ("backing-off", "deadline") else None
+    return DrainReport(t.sent, t.retried, t.rejected, t.quarantined, t.expired, t.evicted, outcome,
+                       next_attempt, t.opted_out, t.detail)
+
+
+def drain(
+    layout: SpoolLayout,
+    settings: Any,
+    *,
+    manual: bool,
+    transport: Any = None,
+    now: Clock | None = None,
+    progress: Callable[[DrainProgress], None] | None = None,
+    lifetime_seconds: float = SENDER_LIFETIME_SECONDS,
+    rng: random.Random | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> DrainReport:
+    """Deliver the pending spool once, as the only drainer, within `lifetime_seconds`.
+
+    A loser of the lock returns at once ("locked"); an automatic drain respects the
+    saved backoff, a manual one (`send`, `flush`) ignores it.
+    """
+    ctx = _Context(layout, settings, transport, now or _utcnow, rng or random.Random(),
+                   monotonic() + lifetime_seconds, monotonic)
+    if not settings.enabled and not _opted_out(settings):
+        ctx.tally.detail = settings.reason
+        return _report(ctx, "disabled")
+    if not layout.root.is_dir() or not layout.spool.is_dir():
+        return _report(ctx, "disabled" if not settings.enabled else "empty")
+    held: SpoolLock | None = try_acquire(layout.lock_file)
+    if held is None:
+        return _report(ctx, "locked")
+    try:
+        if not settings.enabled:
+            _purge_opted_out(ctx)
+            ctx.tally.detail = settings.reason
+            return _report(ctx, "disabled")
+        if ctx.transport is None:
+            from telemetry_sender.transport import RequestsTransport
+
+            ctx.transport = RequestsTransport()
+        while True:
+            outcome = _pass(ctx, manual, progress)
+            if outcome != "empty":
+                break
+            # A recorder that saw our lock did not spawn: look again after letting go.
+            held.release()
+            held = None
+            if not spool.has_pending(layout):
+                break
+            held = try_acquire(layout.lock_file)
+            if held is None:
+                break  # a newer sender has it
+        if outcome == "empty" and ctx.tally.sent:
+            outcome = "delivered"
+        return _report(ctx, outcome)
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _request_id(rng: random.Random) -> str:
+    raw = f"{rng.getrandbits(128):032x}"
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) % 4]}{raw[17:20]}-{raw[20:]}"
+
+
+def _version() -> str:
+    try:
+        from azext_prototype.version import VERSION
+
+        return VERSION
+    except ImportError:  # pragma: no cover - the sender used without the extension
+        return "0"
+
+
+# --- the command -----------------------------------------------------------------------
+
+
+def _start_watchdog(seconds: float, on_expire: Callable[[], None]) -> None:
+    """Kill the process after `seconds`, whatever it is blocked on (DNS, a socket, a disk)."""
+
+    def watch() -> None:
+        threading.Event().wait(seconds)
+        on_expire()
+
+    threading.Thread(target=watch, name="sender-lifetime", daemon=True).start()
+
+
+def _lower_priority() -> None:
+    if hasattr(os, "nice"):
+        try:
+            if os.nice(0) < 10:
+                os.nice(10 - os.nice(0))
+        except OSError:
+            pass
+
+
+def _wait_for_parent_exit(limit: float) -> None:
+    """Let the command that spawned us finish first (its exit reparents us), for at most `limit` seconds."""
+    parent = os.getppid()
+    if parent <= 1:
+        return
+    end = time.monotonic() + limit
+    while os.getppid() == parent and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def _background(layout: SpoolLayout, started: float) -> int:
+    """The detached sender: quiet, low priority, logging to its own file; always exits 0."""
+    os.umask(0o077)
+    _lower_priority()
+    _wait_for_parent_exit(_PARENT_WAIT_SECONDS)
+    try:
+        ensure_private_dir(layout.root)
+        from telemetry_sender.sender_log import setup_sender_log
+
+        setup_sender_log(layout.log_file)
+    except OSError:
+        return 0
+    try:
+        from telemetry_sender.settings import resolve_settings
+
+        lifetime = SENDER_LIFETIME_SECONDS - (time.monotonic() - started) - _EXIT_MARGIN_SECONDS
+        report = drain(layout, resolve_settings(os.environ), manual=False, lifetime_seconds=max(1.0, lifetime))
+        logger.info("sender finished: %s", report.summary())
+    except Exception:  # guard once, at the boundary: a background sender never crashes loudly
+        logger.exception("sender failed")
+    finally:
+        logging.shutdown()
+    return 0
+
+
+def _hard_exit(background: bool) -> None:
+    if not background:
+        sys.stderr.write("telemetry sender: lifetime exceeded, stopping (unsent events stay in the spool)\n")
+        sys.stderr.flush()
+    else:
+        logger.error("lifetime exceeded: exiting hard (leases expire by themselves)")
+        for handler in logging.getLogger().handlers:
+            try:
+                handler.flush()
+            except Exception:  # noqa: BLE001 - exiting anyway
+                pass
+    os._exit(3)
+
+
+def command_send(args: Any, layout: SpoolLayout) -> int:
+    """`send`: deliver now (a person: backoff ignored, report printed) or `--background` (spawned by az)."""
+    started = time.monotonic()
+    background = bool(getattr(args, "background", False))
+    _start_watchdog(SENDER_LIFETIME_SECONDS, lambda: _hard_exit(background))
+    if background:
+        return _background(layout, started)
+    from telemetry_sender.settings import resolve_settings
+
+    settings = resolve_settings(os.environ)
+    report = drain(layout, settings, manual=True,
+                   lifetime_seconds=SENDER_LIFETIME_SECONDS - _EXIT_MARGIN_SECONDS)
+    if getattr(args, "json", False):
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.outcome in ("empty", "delivered", "locked", "disabled") else 1

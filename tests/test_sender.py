@@ -1,0 +1,290 @@
+"""The drain against `responses` (ordered registry): every status path, backoff state, redirects, opt-out."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+import responses
+from responses import registries
+
+from sender_fixtures import FakeClock, event_ids, make_envelope, settings_for, spool_events
+from telemetry_sender import lock, spool
+from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.sender import DrainReport, drain
+from telemetry_sender.state import load_state, parse_time
+from telemetry_sender.transport import RequestsTransport
+
+ENDPOINT = "http://127.0.0.1:9"
+URL = ENDPOINT + "/v2.1/track"
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture
+def layout(tmp_path):
+    return SpoolLayout(tmp_path / "telemetry")
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(NOW)
+
+
+def ok(count):
+    return {"itemsReceived": count, "itemsAccepted": count, "errors": [], "appId": None}
+
+
+def sent_ids(call_index=None):
+    calls = responses.calls if call_index is None else [responses.calls[call_index]]
+    ids = []
+    for call in calls:
+        ids += event_ids(json.loads(gzip.decompress(call.request.body)))
+    return ids
+
+
+def pending(layout):
+    return list(spool.iter_pending_names(layout))
+
+
+def run(layout, clock, manual=True, endpoint=ENDPOINT, **kwargs) -> DrainReport:
+    return drain(layout, settings_for(endpoint), manual=manual, transport=RequestsTransport(), now=clock,
+                 rng=random.Random(3), **kwargs)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_200_deletes_and_batches_at_512(layout, clock):
+    ids = spool_events(layout, 1100)
+    for size in (512, 512, 76):
+        responses.post(URL, json=ok(size))
+    report = run(layout, clock)
+    assert report.outcome == "delivered" and report.sent == 1100
+    assert sent_ids() == ids  # oldest first, each once
+    assert [len(json.loads(gzip.decompress(c.request.body))) for c in responses.calls] == [512, 512, 76]
+    assert pending(layout) == [] and not list(layout.spool.iterdir())
+    state = load_state(layout.state_file)
+    assert state["last_attempt"]["outcome"] == "delivered" and state["next_attempt"] is None
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_batches_stay_near_one_megabyte(layout, clock):
+    for _ in range(40):
+        spool.write_event(layout, make_envelope(padding="x" * 40_000))
+    responses.post(URL, json=ok(24))
+    responses.post(URL, json=ok(16))
+    assert run(layout, clock).sent == 40
+    assert all(len(gzip.decompress(c.request.body)) <= 1_000_000 for c in responses.calls)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_206_requeues_retriable_dead_letters_the_rest_and_backs_off(layout, clock):
+    ids = spool_events(layout, 4)
+    responses.post(URL, status=206, json={"itemsReceived": 4, "itemsAccepted": 1, "errors": [
+        {"index": 1, "statusCode": 500, "message": "try later"},
+        {"index": 2, "statusCode": 400, "message": "Field 'name' is required"},
+        {"index": 3, "statusCode": 206, "message": "Telemetry sampled out."}]})
+    report = run(layout, clock)
+    assert (report.sent, report.retried, report.rejected, report.outcome) == (2, 1, 1, "backing-off")
+    left = [json.loads((layout.spool / n).read_text())["data"]["baseData"]["properties"]["eventId"]
+            for n in pending(layout)]
+    assert left == [ids[1]]
+    rejected = [json.loads(p.read_text()) for p in layout.rejected.iterdir()]
+    assert rejected[0]["status"] == 400 and rejected[0]["message"] == "Field 'name' is required"
+    assert event_ids([rejected[0]["envelope"]]) == [ids[2]]
+    state = load_state(layout.state_file)
+    assert state["lost"]["rejected"] == 1 and state["consecutive_failures"] == 1
+    assert parse_time(state["next_attempt"]) > NOW
+
+
+@pytest.mark.parametrize("status", [400, 402, 404, 439])
+@responses.activate(registry=registries.OrderedRegistry)
+def test_permanent_rejection_dead_letters_and_continues(layout, clock, status):
+    spool_events(layout, 3)
+    responses.post(URL, status=status, json={"itemsReceived": 3, "itemsAccepted": 0,
+                                             "errors": [{"index": 0, "statusCode": status, "message": "nope"}]})
+    report = run(layout, clock)
+    assert report.rejected == 3 and report.sent == 0 and report.outcome == "empty"
+    assert pending(layout) == []
+    assert sorted(json.loads(p.read_text())["message"] for p in layout.rejected.iterdir()) == ["nope"] * 3
+    assert load_state(layout.state_file)["lost"]["rejected"] == 3
+
+
+@pytest.mark.parametrize("status", [401, 403, 408, 429, 500, 502, 503, 504])
+@responses.activate(registry=registries.OrderedRegistry)
+def test_retriable_status_keeps_everything_and_stops_the_pass(layout, clock, status):
+    spool_events(layout, 600)
+    responses.post(URL, status=status)
+    report = run(layout, clock)
+    assert report.outcome == "backing-off" and report.sent == 0 and report.retried == 512
+    assert len(responses.calls) == 1  # stopped at the first failure
+    assert len(pending(layout)) == 600  # the carried-over item was given back too
+    state = load_state(layout.state_file)
+    wait = (parse_time(state["next_attempt"]) - NOW).total_seconds()
+    assert 5 <= wait <= 10  # first failure: one jittered 10 s slot
+    assert report.next_attempt == state["next_attempt"]
+
+
+@pytest.mark.parametrize("header, seconds", [("120", 120), ("99999", 3600)])
+@responses.activate(registry=registries.OrderedRegistry)
+def test_429_honours_retry_after_seconds(layout, clock, header, seconds):
+    spool_events(layout, 2)
+    responses.post(URL, status=429, headers={"Retry-After": header})
+    run(layout, clock)
+    state = load_state(layout.state_file)
+    assert parse_time(state["next_attempt"]) == NOW + timedelta(seconds=seconds)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_503_honours_retry_after_http_date(layout, clock):
+    spool_events(layout, 2)
+    responses.post(URL, status=503, headers={"Retry-After": format_datetime(NOW + timedelta(seconds=45), usegmt=True)})
+    run(layout, clock)
+    assert parse_time(load_state(layout.state_file)["next_attempt"]) == NOW + timedelta(seconds=45)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_backoff_is_respected_automatically_ignored_manually_and_grows(layout, clock):
+    spool_events(layout, 2)
+    for _ in range(6):
+        responses.post(URL, body=__import__("requests").exceptions.ConnectionError("offline"))
+    waits = []
+    for _ in range(6):
+        report = run(layout, clock, manual=True)
+        assert report.outcome == "backing-off"
+        waits.append((parse_time(load_state(layout.state_file)["next_attempt"]) - clock.now).total_seconds())
+        assert run(layout, clock, manual=False).outcome == "backing-off"  # no request made
+    assert len(responses.calls) == 6
+    assert all(0 < w <= 60 for w in waits) and waits[-1] > 20  # offline: grows but never beyond a minute
+    assert load_state(layout.state_file)["consecutive_failures"] == 6
+    responses.post(URL, json=ok(2))
+    clock.advance(61)
+    report = run(layout, clock, manual=False)
+    assert report.outcome == "delivered" and report.sent == 2
+    assert load_state(layout.state_file)["consecutive_failures"] == 0
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_redirect_is_followed_and_cached_in_state(layout, clock):
+    spool_events(layout, 2)
+    responses.post(URL, status=308, headers={"Location": "http://127.0.0.2:9/x", "Cache-Control": "max-age=60"})
+    responses.post("http://127.0.0.2:9/v2.1/track", json=ok(2))
+    assert run(layout, clock).sent == 2
+    cached = load_state(layout.state_file)["redirect"]
+    assert cached["endpoint"] == "http://127.0.0.2:9"
+    assert parse_time(cached["expires"]) == NOW + timedelta(seconds=60)
+    spool_events(layout, 1)
+    responses.post("http://127.0.0.2:9/v2.1/track", json=ok(1))
+    assert run(layout, clock).sent == 1
+    assert responses.calls[-1].request.url == "http://127.0.0.2:9/v2.1/track"  # straight to the cached host
+    clock.advance(61)
+    spool_events(layout, 1)
+    responses.post(URL, json=ok(1))
+    assert run(layout, clock).sent == 1
+    assert responses.calls[-1].request.url == URL  # cache expired
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_https_to_http_redirect_keeps_the_batch(layout, clock):
+    spool_events(layout, 2)
+    responses.post("https://dc.example.com/v2.1/track", status=307, headers={"Location": "http://dc.example.com/"})
+    report = run(layout, clock, endpoint="https://dc.example.com/")
+    assert report.outcome == "backing-off" and report.retried == 2 and len(pending(layout)) == 2
+    assert "refused" in load_state(layout.state_file)["last_attempt"]["detail"]
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_redirect_loop_stops_after_ten_hops(layout, clock):
+    spool_events(layout, 1)
+    responses.post(URL, status=307, headers={"Location": ENDPOINT + "/"}, )
+    for _ in range(10):
+        responses.post(URL, status=307, headers={"Location": ENDPOINT + "/"})
+    report = run(layout, clock)
+    assert report.outcome == "backing-off" and len(responses.calls) == 11 and len(pending(layout)) == 1
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_late_events_carry_the_send_time_and_keep_their_timestamp(layout, clock):
+    old = NOW - timedelta(days=3)
+    spool_events(layout, 1, when=old)
+    responses.post(URL, json=ok(1))
+    run(layout, clock)
+    (envelope,) = json.loads(gzip.decompress(responses.calls[0].request.body))
+    assert parse_time(envelope["time"]) == NOW
+    assert parse_time(envelope["data"]["baseData"]["properties"]["timestamp"]) == old
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_expired_and_over_cap_events_are_counted_not_sent(layout, clock):
+    spool_events(layout, 3, when=NOW - timedelta(days=8))
+    ids = spool_events(layout, 2)
+    responses.post(URL, json=ok(2))
+    report = run(layout, clock)
+    assert report.expired == 3 and sent_ids() == ids
+    assert load_state(layout.state_file)["lost"]["expired"] == 3
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_corrupt_files_are_quarantined_and_the_rest_sent(layout, clock):
+    bad = f"{int(NOW.timestamp() * 1e9) - 1:020d}-aaaaaaaaaaaa.json"
+    ids = spool_events(layout, 2)
+    (layout.spool / bad).write_bytes(b"{not json")
+    responses.post(URL, json=ok(2))
+    report = run(layout, clock)
+    assert report.quarantined == 1 and sent_ids() == ids
+    assert (layout.quarantine / bad).read_bytes() == b"{not json"  # unchanged
+    assert json.loads((layout.quarantine / f"{bad}.why.json").read_text())["reason"] == "corrupt: not JSON"
+    assert load_state(layout.state_file)["lost"]["corrupt"] == 1
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_opt_out_at_send_time_deletes_pending_unsent(layout, clock):
+    spool_events(layout, 5)
+    settings = settings_for(ENDPOINT, enabled=False, reason="DO_NOT_TRACK is set")
+    report = drain(layout, settings, manual=False, now=clock)
+    assert report.outcome == "disabled" and report.opted_out == 5
+    assert pending(layout) == [] and len(responses.calls) == 0
+    assert load_state(layout.state_file)["lost"]["opted_out"] == 5
+
+
+def test_missing_connection_string_keeps_the_events(layout, clock):
+    spool_events(layout, 2)
+    settings = settings_for(ENDPOINT, enabled=False, reason="no connection string")
+    report = drain(layout, settings, manual=True, now=clock)
+    assert report.outcome == "disabled" and len(pending(layout)) == 2
+
+
+def test_a_second_sender_exits_at_once_when_locked(layout, clock):
+    spool_events(layout, 1)
+    held = lock.try_acquire(layout.lock_file)
+    try:
+        report = drain(layout, settings_for(ENDPOINT), manual=True, now=clock, transport=object())
+    finally:
+        held.release()
+    assert report.outcome == "locked" and len(pending(layout)) == 1
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_events_written_while_the_lock_was_held_are_picked_up_after_release(layout, clock):
+    first = spool_events(layout, 2)
+    later: list[str] = []
+    responses.post(URL, json=ok(2))
+    responses.post(URL, json=ok(1))
+
+    def progress(_):
+        if not later:  # a recorder writes now, sees the lock held, and does not spawn
+            later.extend(spool_events(layout, 1))
+
+    report = run(layout, clock, progress=progress)
+    assert report.sent == 3 and sent_ids() == first + later
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_deadline_stops_between_batches_and_keeps_the_rest(layout, clock):
+    spool_events(layout, 1024)
+    responses.post(URL, json=ok(512))
+    ticks = iter([0.0, 0.0, 100.0, 100.0, 100.0, 100.0, 100.0])
+    report = run(layout, clock, lifetime_seconds=50, monotonic=lambda: next(ticks, 100.0))
+    assert report.outcome == "deadline" and report.sent == 512 and len(pending(layout)) == 512

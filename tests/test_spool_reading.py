@@ -1,0 +1,204 @@
+"""The spool's read side: ordered streaming listing, claim races, quarantine, caps, expiry, stale leases."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from sender_fixtures import make_envelope, spool_events
+from telemetry_sender import spool
+from telemetry_sender.layout import SpoolLayout
+
+NOW = datetime.now(timezone.utc)
+NOW_UNIX = NOW.timestamp()
+
+
+@pytest.fixture
+def layout(tmp_path):
+    return SpoolLayout(tmp_path / "telemetry")
+
+
+def claim_all(layout: SpoolLayout) -> list[str]:
+    """Claim and delete whatever this drainer wins; returns the names it won."""
+    won = []
+    for name in spool.iter_pending_names(layout, chunk=7):
+        lease = spool.claim(layout, name, int(NOW_UNIX) + 120)
+        if lease is not None:
+            spool.read_claimed(lease)
+            spool.delete(lease)
+            won.append(name)
+    return won
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**19), unique=True, max_size=60),
+       st.integers(min_value=1, max_value=10))
+@settings(max_examples=40, deadline=None)
+def test_listing_streams_every_name_once_oldest_first(tmp_path_factory, stamps, chunk):
+    layout = SpoolLayout(tmp_path_factory.mktemp("s"))
+    names = [spool.write_event(layout, {"n": s}, now_ns=s).name for s in stamps]
+    layout.spool.mkdir(parents=True, exist_ok=True)
+    (layout.spool / ".x.json.tmp").write_text("")
+    (layout.spool / "y.json.123.lease").write_text("")
+    assert list(spool.iter_pending_names(layout, chunk=chunk)) == sorted(names)
+
+
+def test_threads_racing_to_claim_send_each_file_once(layout):
+    spool_events(layout, 300)
+    results: list[list[str]] = [[] for _ in range(6)]
+    threads = [threading.Thread(target=lambda i=i: results[i].extend(claim_all(layout))) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    won = [name for r in results for name in r]
+    assert len(won) == 300 and len(set(won)) == 300
+
+
+def _claim_in_process(root: str, queue) -> None:
+    queue.put(claim_all(SpoolLayout(Path(root))))
+
+
+def test_processes_racing_to_claim_send_each_file_once(layout):
+    spool_events(layout, 400)
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_claim_in_process, args=(str(layout.root), queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    won = [name for _ in procs for name in queue.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=60)
+    assert len(won) == 400 and len(set(won)) == 400
+
+
+def test_a_claimed_file_cannot_be_claimed_again(layout):
+    (name,) = [p.name for p in [spool.write_event(layout, make_envelope())]]
+    assert spool.claim(layout, name, 1) is not None
+    assert spool.claim(layout, name, 2) is None
+
+
+def _quarantine_reason(layout, name):
+    lease = spool.claim(layout, name, int(NOW_UNIX) + 120)
+    with pytest.raises(spool.Unsendable) as caught:
+        spool.read_claimed(lease)
+    spool.quarantine(layout, lease, name, str(caught.value), NOW)
+    return json.loads((layout.quarantine / f"{name}.why.json").read_text())["reason"]
+
+
+def _name(n=0):
+    return f"{int(NOW_UNIX * 1e9) + n:020d}-{n:012x}.json"
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"{not json", "corrupt: not JSON"),
+        (b"\xff\xfe", "corrupt: not UTF-8"),
+        (b"[1, 2]", "not an envelope: not a JSON object"),
+        (b'{"name": "x"}', "not an envelope: no time"),
+        (json.dumps({"name": "x", "time": "t", "data": {"baseType": "E", "baseData": {"name": "n", "ver": 1}}}).encode(),
+         "not an envelope: baseData needs name and ver 2"),
+        (b"x" * (64 * 1024 + 1), "oversized: 65537 bytes (limit 65536)"),
+    ],
+)
+def test_bad_files_are_quarantined_unchanged_with_a_reason(layout, content, reason):
+    layout.spool.mkdir(parents=True)
+    (layout.spool / _name()).write_bytes(content)
+    assert _quarantine_reason(layout, _name()) == reason
+    assert (layout.quarantine / _name()).read_bytes() == content
+    assert not list(layout.spool.iterdir())
+
+
+def test_a_symlink_is_quarantined_never_followed(layout, tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps(make_envelope()))
+    layout.spool.mkdir(parents=True)
+    (layout.spool / _name()).symlink_to(secret)
+    assert _quarantine_reason(layout, _name()) == "symlink"
+    assert (layout.quarantine / _name()).is_symlink()  # the link itself moved aside
+    assert secret.exists() and json.loads(secret.read_text())  # the target untouched
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_a_fifo_or_folder_is_quarantined_without_blocking(layout):
+    layout.spool.mkdir(parents=True)
+    os.mkfifo(layout.spool / _name(0))
+    (layout.spool / _name(1)).mkdir()
+    assert _quarantine_reason(layout, _name(0)) == "not a regular file"
+    assert _quarantine_reason(layout, _name(1)) == "not a regular file"
+
+
+def test_quarantine_and_rejected_are_capped_oldest_first(layout):
+    layout.spool.mkdir(parents=True)
+    dropped = 0
+    for n in range(40):
+        (layout.spool / _name(n)).write_bytes(b"x" * 40_000)
+        lease = spool.claim(layout, _name(n), 1)
+        dropped += spool.quarantine(layout, lease, _name(n), "corrupt: not JSON", NOW)
+    sizes = sum(p.stat().st_size for p in layout.quarantine.iterdir())
+    assert sizes <= 1024 * 1024 and dropped > 0
+    kept = sorted(p.name for p in layout.quarantine.iterdir() if not p.name.endswith(".why.json"))
+    assert kept == [_name(n) for n in range(40 - len(kept), 40)]  # the newest survive, with their reasons
+    assert all((layout.quarantine / f"{k}.why.json").exists() for k in kept)
+    dropped = 0
+    for n in range(40):
+        path = spool.write_event(layout, make_envelope(padding="y" * 40_000), now_ns=int(NOW_UNIX * 1e9) + n)
+        lease = spool.claim(layout, path.name, 1)
+        dropped += spool.dead_letter(layout, lease, path.name, make_envelope(padding="y" * 40_000), 400, "bad", NOW)
+    assert sum(p.stat().st_size for p in layout.rejected.iterdir()) <= 1024 * 1024 and dropped > 0
+
+
+def test_sweep_expires_caps_and_repairs(layout):
+    day = 24 * 3600 * 10**9
+    now_ns = int(NOW_UNIX * 1e9)
+    for n in range(3):  # eight days old: past the 7-day retention
+        spool.write_event(layout, make_envelope(), now_ns=now_ns - 8 * day + n)
+    for n in range(50):
+        spool.write_event(layout, make_envelope(padding="z" * 1000), now_ns=now_ns - day + n)
+    stale_tmp = layout.spool / ".dead.json.tmp"
+    stale_tmp.write_text("x")
+    os.utime(stale_tmp, (NOW_UNIX - 7200, NOW_UNIX - 7200))
+    fresh_tmp = layout.spool / ".live.json.tmp"
+    fresh_tmp.write_text("x")
+    newest = max(spool.iter_pending_names(layout))
+    dead = spool.claim(layout, newest, int(NOW_UNIX) - 5)  # its sender died
+    live_name = min(spool.iter_pending_names(layout))
+    live = spool.claim(layout, live_name, int(NOW_UNIX) + 100)
+    total = sum(p.stat().st_size for p in layout.spool.glob("*.json"))
+    cap = total // 2
+    result = spool.sweep(layout, NOW_UNIX, cap_bytes=cap)
+    assert result.expired == 2  # the third old one is leased by a live sender: not ours to touch
+    assert result.stale_temp == 1 and not stale_tmp.exists() and fresh_tmp.exists()
+    assert result.released_leases == 1 and not dead.exists() and live.exists()
+    assert result.evicted > 0 and result.pending_bytes <= cap
+    remaining = list(spool.iter_pending_names(layout))
+    assert newest in remaining  # eviction takes the oldest, never the newest
+    assert remaining == sorted(remaining)
+
+
+def test_sweep_counts_expired_by_the_name_time(layout):
+    now_ns = int(NOW_UNIX * 1e9)
+    for n in range(4):
+        spool.write_event(layout, make_envelope(), now_ns=now_ns - 8 * 24 * 3600 * 10**9 + n)
+    spool.write_event(layout, make_envelope(), now_ns=now_ns)
+    result = spool.sweep(layout, NOW_UNIX)
+    assert (result.expired, result.pending, result.evicted) == (4, 1, 0)
+
+
+def test_listing_memory_is_bounded_by_the_chunk(layout, monkeypatch):
+    spool_events(layout, 50)
+    seen = []
+    real = spool.heapq.nsmallest
+    monkeypatch.setattr(spool.heapq, "nsmallest", lambda n, it: seen.append(n) or real(n, it))
+    assert len(list(spool.iter_pending_names(layout, chunk=8))) == 50
+    assert set(seen) == {8} and len(seen) == 7
