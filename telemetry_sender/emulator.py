@@ -154,6 +154,14 @@ def _iso(moment: float) -> str:
 # --- HTTP shell -----------------------------------------------------------------------------
 
 
+class _Unreadable(Exception):
+    """A request whose body cannot even be read (no length, malformed framing, too big)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True  # come back on the same port right after stop()
@@ -199,21 +207,33 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         logger.debug("%s " + format, self.address_string(), *args)
 
-    def _read_body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return None
-        return self.rfile.read(int(length))
+    def _read_chunks(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
+            total += size
+            if total > rules.MAX_BODY_BYTES:
+                raise _Unreadable(413, f"body exceeds {rules.MAX_BODY_BYTES} bytes")
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _read_body(self) -> bytes:
+        """The request body, by Content-Length or chunked; _Unreadable when missing, malformed or too big."""
+        try:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return self._read_chunks()
+            length = int(self.headers.get("Content-Length", "-1"))
+        except ValueError:
+            raise _Unreadable(400, "malformed Content-Length or chunk size") from None
+        if length < 0:
+            raise _Unreadable(411, "a Content-Length or chunked body is required")
+        if length > rules.MAX_BODY_BYTES:
+            raise _Unreadable(413, f"body exceeds {rules.MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length)
 
     def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         self.send_response(status)
@@ -228,11 +248,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         try:
             body = self._read_body()
-        except ValueError:
-            body = None
-        if body is None:
+        except _Unreadable as exc:
             self.close_connection = True
-            self._send(411, b'{"error":"a Content-Length or chunked body is required"}', {})
+            self._send(exc.status, json.dumps({"error": exc.message}).encode(), {})
             return
         emulator = self.server.emulator
         answer = emulator.handle(path, Headers(self.headers.items()), body)
@@ -444,7 +462,10 @@ class Emulator:
         else:
             failed = {e.index for e in verdict.errors}
             accepted = [item for i, item in enumerate(items) if i not in failed] if failed else items
-        outcome = "answered" if verdict.status is not None else ("hung" if rule and rule.hang is not None else "dropped")
+        if verdict.status is not None:
+            outcome = "answered"
+        else:
+            outcome = "hung" if rule is not None and rule.hang is not None else "dropped"
         record = RequestRecord(
             path, verdict.status, len(items), len(accepted), headers,
             errors=verdict.errors, rule=rule, outcome=outcome, body_bytes=len(raw), received_at=now,

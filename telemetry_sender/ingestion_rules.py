@@ -228,7 +228,8 @@ def _measurements_error(measurements: Any, owner: str) -> str | None:
     if measurements is None:
         return None
     if type(measurements) is not dict:
-        return f"Field 'measurements' on type '{owner}' must be an object of numbers. Actual: {type(measurements).__name__}"
+        actual = type(measurements).__name__
+        return f"Field 'measurements' on type '{owner}' must be an object of numbers. Actual: {actual}"
     for key, value in measurements.items():
         kind = type(value)
         if (kind is not float and kind is not int) or not math.isfinite(value):
@@ -330,7 +331,8 @@ def reason_phrase(status: int) -> str:
 SAMPLED_OUT = "sampled_out"  # fail_items shorthand: the item error "Telemetry sampled out."
 SAMPLED_OUT_STATUS = 500  # the status the service pairs with it; SDKs go by the message
 _RULE_KEYS = frozenset(
-    {"status", "retry_after", "retry_after_date", "fail_items", "location", "max_age", "hang", "delay", "drop", "repeat"}
+    {"status", "retry_after", "retry_after_date", "fail_items", "location", "max_age"}
+    | {"hang", "delay", "drop", "repeat"}
 )
 
 

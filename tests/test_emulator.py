@@ -527,3 +527,20 @@ def test_cli_refuses_a_bad_script(tmp_path):
     )
     assert result.returncode == 2
     assert "location" in result.stderr
+
+
+def test_chunked_request_bodies_are_read(emu):
+    payload = json.dumps([envelope(), envelope()]).encode()
+    chunks = (payload[i : i + 1000] for i in range(0, len(payload), 1000))
+    response = requests.post(emu.track_url, data=chunks, timeout=5)
+    assert response.status_code == 200
+    assert emu.requests[-1].headers["transfer-encoding"] == "chunked"
+    assert len(emu.accepted) == 2
+
+
+def test_post_without_a_length_is_411(emu):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
+        conn.sendall(b"POST /v2.1/track HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert conn.recv(100).startswith(b"HTTP/1.1 411")
