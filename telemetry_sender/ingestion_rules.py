@@ -355,17 +355,6 @@ class Rule:
     drop: bool = False
     repeat: int = 1
 
-    def describe(self) -> str:
-        """A short human description for the emulator's output."""
-        if self.drop:
-            return "drop"
-        if self.hang is not None:
-            return f"hang {self.hang:g}s"
-        parts = [str(self.status or 200)]
-        if self.delay is not None:
-            parts.append(f"after {self.delay:g}s")
-        return " ".join(parts)
-
 
 def _number(rule: Mapping[str, Any], key: str) -> float | None:
     value = rule.get(key)
