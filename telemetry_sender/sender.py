@@ -388,7 +388,7 @@ def drain(
         return _report(ctx, "disabled")
     if not layout.root.is_dir() or not layout.spool.is_dir():
         return _report(ctx, "disabled" if not settings.enabled else "empty")
-    held: SpoolLock | None = try_acquire(layout.lock_file)
+    held: SpoolLock | None = _acquire(layout)
     if held is None:
         return _report(ctx, "locked")
     try:
@@ -405,11 +405,11 @@ def drain(
             if outcome != "empty":
                 break
             # A recorder that saw our lock did not spawn: look again after letting go.
-            held.release()
+            _release(held)
             held = None
             if not spool.has_pending(layout):
                 break
-            held = try_acquire(layout.lock_file)
+            held = _acquire(layout)
             if held is None:
                 break  # a newer sender has it
         if outcome == "empty" and ctx.tally.sent:
@@ -417,7 +417,20 @@ def drain(
         return _report(ctx, outcome)
     finally:
         if held is not None:
-            held.release()
+            _release(held)
+
+
+def _acquire(layout: SpoolLayout) -> SpoolLock | None:
+    held = try_acquire(layout.lock_file)
+    if held is not None:
+        # The monotonic stamps let tests check that drains never overlap (one live drainer).
+        logger.info("lock acquired by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
+    return held
+
+
+def _release(held: SpoolLock) -> None:
+    logger.info("lock released by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
+    held.release()
 
 
 def _request_id(rng: random.Random) -> str:
