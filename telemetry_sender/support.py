@@ -14,10 +14,11 @@ import json
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, Callable, Mapping, TextIO
 
 from telemetry_sender import support_report as report
 from telemetry_sender.fsutil import read_regular_file
@@ -160,6 +161,18 @@ def sender_running(layout: SpoolLayout) -> bool:
         return is_held(layout.lock_file)
     except OSError:
         return False
+
+
+def wait_for_sender(layout: SpoolLayout, timeout: float, *, poll: float = 0.2,
+                    monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                    running: Callable[[SpoolLayout], bool] = sender_running) -> bool:
+    """Wait at most `timeout` seconds for a running sender to finish; True once none holds the lock."""
+    deadline = monotonic() + timeout
+    while running(layout):
+        if monotonic() >= deadline:
+            return False
+        sleep(poll)
+    return True
 
 
 # --- the three reports ----------------------------------------------------------------------

@@ -248,11 +248,17 @@ _COLUMNS = (
 _ALWAYS = frozenset({"time", "command", "success", "file"})
 
 
-def render_table(rows: Sequence[Mapping[str, str]]) -> str:
-    """Aligned columns; optional columns empty in every row are left out."""
+def table_columns(rows: Sequence[Mapping[str, str]]) -> list[tuple[str, str]]:
+    """(key, title) of the columns worth showing: optional ones empty in every row are left out."""
     columns = [(key, title) for key, title in _COLUMNS if key in _ALWAYS or any(r.get(key) for r in rows)]
     if not any(r.get("state") != PENDING for r in rows):
         columns = [(k, t) for k, t in columns if k != "state"]
+    return columns
+
+
+def render_table(rows: Sequence[Mapping[str, str]]) -> str:
+    """Aligned text columns for the `show` rows."""
+    columns = table_columns(rows)
     cells = [[title for _, title in columns]] + [[str(r.get(key, "")) for key, _ in columns] for r in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells)
@@ -376,6 +382,13 @@ def _size(n: int) -> str:
 
 def render_status(doc: Mapping[str, Any]) -> str:
     """A short aligned human summary of a `status` document."""
+    lines = status_lines(doc)
+    width = max(len(label) for label, _ in lines) + 1
+    return "\n".join(f"{label + ':':<{width}} {value}" for label, value in lines)
+
+
+def status_lines(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs of the human summary; also the rows of az's table view."""
     now = parse_time(doc.get("now")) or datetime.now(timezone.utc)
     lines = [("Telemetry", f"enabled ({doc['connection_source']})" if doc["enabled"] else f"disabled: {doc['reason']}")]
     endpoint = doc.get("endpoint_host") or "none"
@@ -402,8 +415,7 @@ def render_status(doc: Mapping[str, Any]) -> str:
     lines.append(("Sender", "running" if doc["sender_running"] else "not running"))
     if doc.get("state_file_problem"):
         lines.append(("State file", str(doc["state_file_problem"])))
-    width = max(len(label) for label, _ in lines) + 1
-    return "\n".join(f"{label + ':':<{width}} {value}" for label, value in lines)
+    return lines
 
 
 def _dropped_text(count: Any) -> str:

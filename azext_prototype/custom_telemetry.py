@@ -1,0 +1,206 @@
+"""`az prototype telemetry status|show|flush|purge`: the support view of the spool, in az's formats.
+
+The same data as `python -m telemetry_sender status|show|send|purge`: the functions
+return plain dicts and lists and az renders them (`-o json|yaml|tsv`; `-o table` through
+the `*_table` views below). These commands record no telemetry of their own: they
+would change what a support engineer is inspecting. az imports this module only to run
+one of them, and the telemetry_sender modules are imported inside the functions.
+
+Exit codes: 0 when the command did its job; 1 (an az error with the reason) when
+`flush` could not deliver everything it meant to (service backing off or unreachable,
+a sender still running, telemetry disabled, lifetime reached), when `purge` finds a
+sender running or cannot delete a file, or when purge is not confirmed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+
+WAIT_SECONDS = 30.0  # flush --wait: the longest we wait for a background sender to finish
+_SHOW_TITLES = {"time": "Time", "state": "State", "command": "Command", "success": "Success", "error": "Error",
+                "provider": "Provider", "model": "Model", "location": "Location", "resourceType": "ResourceType",
+                "sku": "Sku", "note": "Note", "file": "File"}
+
+
+def _layout():
+    from telemetry_sender.layout import SpoolLayout
+
+    return SpoolLayout.default(os.environ)
+
+
+def _error(message: str) -> Exception:
+    from knack.util import CLIError
+
+    return CLIError(message)
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+def telemetry_status(cmd) -> dict[str, Any]:
+    """Whether telemetry is on and why, what is pending since when, the last attempt, the losses."""
+    from telemetry_sender.support import collect_status
+
+    return collect_status(_layout(), os.environ, datetime.now(timezone.utc))
+
+
+def telemetry_status_table(result: dict[str, Any]) -> list[OrderedDict]:
+    """`-o table`: the human summary as Field/Value rows."""
+    from telemetry_sender.support_report import status_lines
+
+    return [OrderedDict([("Field", label), ("Value", value)]) for label, value in status_lines(result)]
+
+
+# --- show -------------------------------------------------------------------------------------
+
+
+def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=False) -> list[dict[str, Any]]:
+    """The pending events exactly as they will be sent (with --all, dead letters and quarantine too).
+
+    `--command NAME` arrives as `command_name`: az's namespace keeps the command being run
+    under "command".
+    """
+    if last is not None and last < 1:
+        from azure.cli.core.azclierror import InvalidArgumentValueError
+
+        raise InvalidArgumentValueError("--last must be 1 or more")
+    from telemetry_sender.support import collect_show
+
+    return collect_show(_layout(), last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
+
+
+def telemetry_show_table(result: list[dict[str, Any]]) -> list[OrderedDict]:
+    """`-o table`: time, command, outcome, error, key dimensions and file; empty columns left out."""
+    from telemetry_sender.support_report import show_row, table_columns
+
+    rows = [show_row(item) for item in result]
+    columns = table_columns(rows)
+    return [OrderedDict((_SHOW_TITLES[key], row[key]) for key, _ in columns) for row in rows]
+
+
+# --- flush ------------------------------------------------------------------------------------
+
+
+class _ProgressLine:
+    """Running totals on one stderr line (rewritten in place on a terminal), silent with --only-show-errors."""
+
+    def __init__(self, stream, quiet: bool) -> None:
+        self._stream = stream
+        self._quiet = quiet
+        self._live = not quiet and hasattr(stream, "isatty") and stream.isatty()
+        self._drawn = False
+
+    def update(self, progress) -> None:
+        if self._live:
+            self._stream.write(f"\rSending telemetry: {progress.sent} sent, {progress.retried} kept for retry, "
+                               f"{progress.rejected} rejected ({progress.batches} batches)")
+            self._stream.flush()
+            self._drawn = True
+
+    def finish(self, summary: str) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+        if not self._quiet:
+            self._stream.write(f"Flush {summary}\n")
+            self._stream.flush()
+
+
+def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
+    """One manual drain; with `wait`, first let a running background sender finish (bounded)."""
+    from telemetry_sender.sender import drain
+    from telemetry_sender.support import wait_for_sender
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        if wait and not wait_for_sender(layout, max(0.0, deadline - time.monotonic())):
+            return None
+        report = drain(layout, settings, manual=True, progress=progress.update)
+        if report.outcome != "locked" or not wait or time.monotonic() >= deadline:
+            return report
+
+
+def _flush_failure(report, root: str, reason: str = "") -> str | None:
+    """Why a flush did not deliver what it meant to, or None when it did."""
+    outcome = report.outcome
+    if outcome in ("empty", "delivered"):
+        return None
+    if outcome == "locked":
+        return (f"a background sender is already sending from {root}; nothing was flushed. "
+                f"Use --wait to let it finish (at most {WAIT_SECONDS:.0f} s) and flush after it.")
+    if outcome == "disabled":
+        deleted = f"; {report.opted_out} pending events deleted unsent" if report.opted_out else ""
+        why = report.detail or reason or "see 'az prototype telemetry status'"
+        return f"telemetry is disabled ({why}): nothing was sent{deleted}."
+    kept = f"{report.retried} events kept for a later attempt"
+    if outcome == "backing-off":
+        when = f"; next automatic attempt after {report.next_attempt}" if report.next_attempt else ""
+        why = f" ({report.detail})" if report.detail else ""
+        return f"the ingestion service is unreachable or asked us to wait{why}: sent {report.sent}, {kept}{when}."
+    return f"flush stopped ({outcome}{': ' + report.detail if report.detail else ''}): sent {report.sent}, {kept}."
+
+
+def telemetry_flush(cmd, wait=False) -> dict[str, Any]:
+    """Send pending events now in the foreground (ignoring backoff), with a progress line and a summary."""
+    from telemetry_sender.settings import resolve_settings
+
+    layout = _layout()
+    quiet = bool(getattr(getattr(cmd, "cli_ctx", None), "only_show_errors", False))
+    progress = _ProgressLine(sys.stderr, quiet)
+    settings = resolve_settings(os.environ)
+    report = _drain_once(layout, settings, bool(wait), progress)
+    if report is None:
+        raise _error(f"a background sender was still sending from {layout.root} after {WAIT_SECONDS:.0f} s; "
+                     "nothing was flushed. Run the flush again later.")
+    progress.finish(report.summary())
+    failure = _flush_failure(report, str(layout.root), settings.reason)
+    if failure:
+        raise _error(failure)
+    if report.rejected and not quiet:
+        sys.stderr.write(f"WARNING: the service rejected {report.rejected} events for good; "
+                         "'az prototype telemetry show --all' shows them with its message.\n")
+    return dict(report.to_dict(), spool=str(layout.root))
+
+
+def telemetry_flush_table(result: dict[str, Any]) -> list[OrderedDict]:
+    """`-o table`: one row of counts."""
+    return [OrderedDict([("Outcome", result.get("outcome")), ("Sent", result.get("sent")),
+                         ("Retried", result.get("retried")), ("Rejected", result.get("rejected")),
+                         ("Quarantined", result.get("quarantined")), ("Expired", result.get("expired")),
+                         ("Evicted", result.get("evicted")), ("NextAttempt", result.get("next_attempt") or "")])]
+
+
+# --- purge ------------------------------------------------------------------------------------
+
+
+def telemetry_purge(cmd, yes=False, include_all=False) -> dict[str, Any]:
+    """Delete pending events unsent (with --all also dead letters and quarantine), under the sender lock."""
+    from azure.cli.core.util import user_confirmation
+    from telemetry_sender.support import SenderRunningError, describe_counts, plan_purge, purge
+
+    layout = _layout()
+    planned = plan_purge(layout, bool(include_all))
+    if planned.total:
+        user_confirmation(f"Delete {describe_counts(planned, bool(include_all))} from {layout.root}?", yes=bool(yes))
+    try:
+        counts = purge(layout, include_all=bool(include_all))
+    except SenderRunningError as exc:
+        raise _error(f"{exc}; nothing deleted. Try again when it has finished "
+                     "('az prototype telemetry status' shows whether a sender is running).") from None
+    except OSError as exc:
+        raise _error(f"cannot purge {layout.root}: {exc}") from None
+    if counts.failed:
+        raise _error(f"{counts.failed} file(s) in {layout.root} could not be deleted; "
+                     f"deleted {describe_counts(counts, bool(include_all))}.")
+    return {"spool": str(layout.root), "deleted": counts.as_dict()}
+
+
+def telemetry_purge_table(result: dict[str, Any]) -> list[OrderedDict]:
+    """`-o table`: one row of deleted counts."""
+    deleted = result.get("deleted", {})
+    return [OrderedDict([("Pending", deleted.get("pending", 0)), ("Rejected", deleted.get("rejected", 0)),
+                         ("Quarantined", deleted.get("quarantined", 0)), ("Spool", result.get("spool"))])]
