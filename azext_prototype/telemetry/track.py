@@ -1,19 +1,97 @@
-"""The @track decorator commands wear (placeholder seam until the recorder lands)."""
+"""The @track decorator every command wears: the one boundary between a command and telemetry.
+
+The command's result, exception and exit code pass through untouched; whatever goes
+wrong in telemetry is caught here and logged at debug level. Importing this module
+costs almost nothing: the recorder itself is imported after the command ran.
+"""
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Iterable, Mapping
+import time
+
+TYPE_CHECKING = False  # typing costs a millisecond to import where az has not loaded it yet
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Mapping, Union
+
+    Resources = Union[Iterable[Mapping[str, str]], Callable[[Mapping[str, Any]], Iterable[Mapping[str, str]]], None]
+
+# `az prototype telemetry ...` inspects the spool: recording would change what is inspected.
+UNTRACKED_PREFIX = ("prototype", "telemetry")
+
+_WRAPPER_ATTRS = ("__module__", "__name__", "__qualname__", "__doc__")
 
 
-def track(command_name: str, *, resources: Iterable[Mapping[str, str]] | None = None) -> Callable:
-    """Mark a command function as recorded under `command_name` (e.g. "prototype init")."""
+def _wraps(wrapper: Callable, func: Callable) -> Callable:
+    """functools.wraps without importing functools: az reads the signature through __wrapped__."""
+    for attr in _WRAPPER_ATTRS:
+        try:
+            setattr(wrapper, attr, getattr(func, attr))
+        except AttributeError:
+            pass
+    wrapper.__dict__.update(getattr(func, "__dict__", {}))
+    wrapper.__wrapped__ = func  # type: ignore[attr-defined]
+    return wrapper
+
+
+def is_untracked(command_name: str) -> bool:
+    """True for commands that must record nothing (`prototype telemetry ...`)."""
+    return tuple(command_name.lower().split()[:2]) == UNTRACKED_PREFIX
+
+
+def _record_safely(
+    command_name: str, resources: Resources, func: Callable, args: tuple, kwargs: dict,
+    error: BaseException | None, time_ns: int, started: float,
+) -> None:
+    duration_ms = (time.perf_counter() - started) * 1000.0
+    try:
+        from azext_prototype.telemetry.azcontext import (
+            bound_arguments, collect_telemetry_setting, find_cmd, function_defaults, given_parameters,
+        )
+        from azext_prototype.telemetry.event import Invocation
+        from azext_prototype.telemetry.record import record
+
+        cmd = find_cmd(args, kwargs)
+        defaults = function_defaults(func)
+        arguments = bound_arguments(func, args, kwargs, defaults)
+        named = resources(arguments) if callable(resources) else resources
+        invocation = Invocation(
+            command_name=command_name,
+            given=given_parameters(cmd, arguments, defaults),
+            arguments=arguments,
+            error=error,
+            time_ns=time_ns,
+            duration_ms=duration_ms,
+            resources=tuple(named or ()),
+        )
+        record(invocation, az_setting=collect_telemetry_setting(cmd) if cmd is not None else (False, None))
+    except Exception as exc:  # noqa: BLE001 - telemetry must never reach the user
+        import logging
+
+        logging.getLogger(__name__).debug("telemetry not recorded (%s)", type(exc).__name__)
+
+
+def track(command_name: str, *, resources: Resources = None) -> Callable[[Callable], Callable]:
+    """Record one usage event per call of the decorated command under `command_name` ("prototype init").
+
+    `resources`: the Azure resources the command names, as dicts with `resourceType`,
+    `sku`, `location` (or a function of the command's arguments returning them).
+    """
 
     def decorate(func: Callable) -> Callable:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
+        if is_untracked(command_name):
+            return func
 
-        return wrapper
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            time_ns = time.time_ns()
+            started = time.perf_counter()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException as error:
+                _record_safely(command_name, resources, func, args, kwargs, error, time_ns, started)
+                raise
+            _record_safely(command_name, resources, func, args, kwargs, None, time_ns, started)
+            return result
+
+        return _wraps(wrapper, func)
 
     return decorate

@@ -1,0 +1,156 @@
+"""Build the documented event properties from what a command did. Pure: no I/O, no clock.
+
+Exactly the keys of TELEMETRY.md (DESIGN.md, "Contract — the event" and "— details"):
+every key always present ("" when unknown), `error` only on failure, plus `eventId`
+and the `durationMs` measurement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from azext_prototype.telemetry.projectfile import ProjectFacts
+from azext_prototype.telemetry.sanitize import REDACTED, parameters_json, sanitize_error, truncate_utf8
+from azext_prototype.telemetry.scrub import is_enum_like
+
+PROPERTY_KEYS = (
+    "tenantId", "projectId", "commandName", "parameters", "provider", "model", "resourceType",
+    "location", "sku", "extensionVersion", "success", "error", "timestamp", "eventId",
+)
+MEASUREMENT_KEYS = ("durationMs",)
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_RESOURCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+(?:/[A-Za-z][A-Za-z0-9]*){1,3}")
+_LOCATION = re.compile(r"[a-z][a-z0-9]{1,39}")
+_COMMAND = re.compile(r"[a-z0-9-]+(?: [a-z0-9-]+){0,5}")
+_PROVIDER_ARGS = ("ai_provider", "provider")
+_MODEL_ARGS = ("model", "ai_model")
+_LOCATION_ARGS = ("location",)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What happened: the command, the arguments, the outcome and when (all facts, no I/O)."""
+
+    command_name: str
+    given: Mapping[str, Any]  # the parameters the user typed
+    arguments: Mapping[str, Any]  # every argument the function received (defaults included)
+    error: BaseException | None
+    time_ns: int
+    duration_ms: float
+    resources: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """The envelope's `properties` (str -> str) and `measurements` (str -> number)."""
+
+    properties: dict[str, str]
+    measurements: dict[str, float] = field(default_factory=dict)
+
+
+def guid_or_empty(value: object) -> str:
+    """A GUID in lower case, or "" for anything else (tenant and project ids only)."""
+    return value.lower() if isinstance(value, str) and _GUID.fullmatch(value.strip() or "-") else ""
+
+
+def normalize_location(value: object) -> str:
+    """An Azure region in az's short form ("West US 3" -> "westus3"), or "" when it is not one."""
+    short = "".join(str(value).split()).lower() if isinstance(value, str) else ""
+    return short if _LOCATION.fullmatch(short) else ""
+
+
+def _word(value: object, allow_slash: bool = False) -> str:
+    return value if isinstance(value, str) and is_enum_like(value, allow_slash) else ""
+
+
+def _first(arguments: Mapping[str, Any], names: Iterable[str]) -> object:
+    for name in names:
+        value = arguments.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _joined(values: Iterable[str]) -> str:
+    """Distinct non-empty values in order, comma-joined (a command may name several resources)."""
+    seen: list[str] = []
+    for value in values:
+        if value and value not in seen:
+            seen.append(value)
+    return truncate_utf8(",".join(seen), 512)
+
+
+def _resource_fields(resources: Iterable[Mapping[str, Any]]) -> tuple[str, str, str]:
+    types, skus, locations = [], [], []
+    for item in resources:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("resourceType")
+        types.append(kind if isinstance(kind, str) and _RESOURCE_TYPE.fullmatch(kind) else "")
+        skus.append(_word(item.get("sku")))
+        locations.append(normalize_location(item.get("location")))
+    return _joined(types), _joined(skus), _joined(locations)
+
+
+def _redacted_values(given: Mapping[str, Any], parameters: str) -> list[str]:
+    """The typed values the parameters text did not keep: they must not reappear in the error."""
+    values = [v for v in given.values() if isinstance(v, str) and len(v.strip()) >= 3]
+    return sorted({v.strip() for v in values if f'"{v.strip()}"' not in parameters}, key=len, reverse=True)
+
+
+def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) -> str:
+    """`<ExceptionType>: <sanitized message>`, at most 1 KB of UTF-8."""
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not cost the event
+        message = ""
+    for value in _redacted_values(given, parameters):
+        message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
+    name = type(error).__name__
+    return truncate_utf8(f"{name}: {sanitize_error(message)}" if message else name)
+
+
+def _succeeded(error: BaseException | None) -> bool:
+    return error is None or (isinstance(error, SystemExit) and error.code in (0, None))
+
+
+def build_event(
+    invocation: Invocation,
+    *,
+    tenant_id: str,
+    project: ProjectFacts,
+    extension_version: str,
+    event_id: str,
+    timestamp: str,
+) -> Event:
+    """The documented properties and the duration measurement for one command."""
+    arguments = invocation.arguments
+    parameters = parameters_json(dict(invocation.given))
+    resource_type, sku, resource_location = _resource_fields(invocation.resources)
+    success = _succeeded(invocation.error)
+    command = " ".join(invocation.command_name.split()).lower()
+    properties = {
+        "tenantId": guid_or_empty(tenant_id),
+        "projectId": guid_or_empty(project.project_id),
+        "commandName": command if _COMMAND.fullmatch(command) else "",
+        "parameters": parameters,
+        "provider": _word(_first(arguments, _PROVIDER_ARGS) or project.provider).lower(),
+        "model": _word(_first(arguments, _MODEL_ARGS) or project.model, allow_slash=True),
+        "resourceType": resource_type,
+        "location": normalize_location(_first(arguments, _LOCATION_ARGS))
+        or resource_location
+        or normalize_location(project.location),
+        "sku": sku,
+        "extensionVersion": extension_version,
+        "success": "true" if success else "false",
+        "timestamp": timestamp,
+        "eventId": event_id,
+    }
+    if not success and invocation.error is not None:
+        properties["error"] = error_text(invocation.error, invocation.given, parameters)
+    duration = float(invocation.duration_ms)
+    measurements = {"durationMs": round(duration, 3)} if duration == duration and abs(duration) != float("inf") else {}
+    return Event(properties={k: properties[k] for k in PROPERTY_KEYS if k in properties}, measurements=measurements)

@@ -1,0 +1,86 @@
+"""Read the few fields the event needs from prototype.yaml, without importing yaml.
+
+The file is the simple block mapping `init` writes (`project:` with name, id,
+location, environment, iac_tool; `ai:` with provider, model). PyYAML costs
+milliseconds to import, so the recorder reads these two-level scalars itself and
+ignores anything it does not understand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_FILE = "prototype.yaml"
+_MAX_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What the event reports about the project: never its name."""
+
+    project_id: str = ""
+    provider: str = ""
+    model: str = ""
+    location: str = ""
+
+
+def _scalar(text: str) -> str:
+    """A plain, single- or double-quoted YAML scalar as text (trailing comments removed)."""
+    text = text.strip()
+    if text[:1] in ("'", '"'):
+        quote = text[0]
+        end = text.find(quote, 1)
+        while quote == "'" and end != -1 and text[end + 1 : end + 2] == "'":
+            end = text.find(quote, end + 2)
+        body = text[1:end] if end != -1 else text[1:]
+        return body.replace("''", "'") if quote == "'" else body
+    hash_at = text.find(" #")
+    text = text[:hash_at] if hash_at != -1 else text
+    return "" if text in ("~", "null", "Null", "NULL") else text.strip()
+
+
+def parse_block_mapping(text: str) -> dict[str, dict[str, str]]:
+    """Two-level `section:` / `  key: value` scalars of a YAML block mapping; the rest is ignored."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
+            continue
+        key, sep, rest = stripped.partition(":")
+        if not sep:
+            continue
+        key = _scalar(key) if key[:1] in ("'", '"') else key.strip()
+        if not line[0].isspace():
+            current = sections.setdefault(key, {}) if not rest.strip() else None
+        elif current is not None and rest[:1] in (" ", "") and key not in current:
+            current[key] = _scalar(rest)
+    return sections
+
+
+def facts_from_mapping(data: Mapping[str, Mapping[str, Any]]) -> ProjectFacts:
+    """The event's project fields from a parsed project document."""
+    project = data.get("project") or {}
+    ai = data.get("ai") or {}
+    return ProjectFacts(
+        project_id=str(project.get("id") or ""),
+        provider=str(ai.get("provider") or ""),
+        model=str(ai.get("model") or ""),
+        location=str(project.get("location") or ""),
+    )
+
+
+def read_project_facts(project_dir: str | os.PathLike[str] | None) -> ProjectFacts:
+    """The project fields of `<project_dir or cwd>/prototype.yaml`; empty when absent or unreadable."""
+    try:
+        path = Path(project_dir or os.getcwd()).expanduser() / PROJECT_FILE
+        with open(path, "rb") as handle:
+            data = handle.read(_MAX_BYTES + 1)
+        if len(data) > _MAX_BYTES:
+            return ProjectFacts()
+        return facts_from_mapping(parse_block_mapping(data.decode("utf-8-sig", "replace")))
+    except (OSError, ValueError):
+        return ProjectFacts()
