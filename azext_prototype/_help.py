@@ -1,5 +1,7 @@
 """Help text and examples for every `az prototype` command and group."""
 
+from __future__ import annotations
+
 from knack.help_files import helps  # pylint: disable=unused-import
 
 helps["prototype"] = """
@@ -115,11 +117,15 @@ examples:
 
 helps["prototype telemetry flush"] = """
 type: command
-short-summary: Send pending events now, ignoring any backoff.
+short-summary: Send pending events now, in the foreground, ignoring any backoff.
+long-summary: |
+    Prints a progress line on stderr and returns the counts (sent, retried, rejected, quarantined).
+    Fails (exit code 1) when events could not be delivered: the service is unreachable or asked
+    to wait, telemetry is disabled, or a background sender is already running (see --wait).
 examples:
-  - name: Start a background send.
+  - name: Send pending events now and show what happened.
     text: az prototype telemetry flush
-  - name: Send in the foreground and show the outcome.
+  - name: Let a running background sender finish first (at most 30 s), then flush.
     text: az prototype telemetry flush --wait
 """
 
@@ -129,6 +135,6 @@ short-summary: Delete pending events without sending them.
 examples:
   - name: Delete pending events without a prompt.
     text: az prototype telemetry purge --yes
-  - name: Also delete rejected and quarantined files and the send state.
+  - name: Also delete rejected and quarantined files.
     text: az prototype telemetry purge --all --yes
 """

@@ -74,7 +74,12 @@ def load_arguments(loader, _command) -> None:
 
     with loader.argument_context("prototype telemetry show") as c:
         c.argument("last", type=int, help="Show only the N most recent events.")
-        c.argument("command", help="Show only events of this command, e.g. 'prototype init'.")
+        # Not "command": az keeps the command's own name under that key of its namespace.
+        c.argument(
+            "command_name",
+            options_list=["--command"],
+            help="Show only events of this command, e.g. 'prototype init'.",
+        )
         c.argument("failed", help="Show only events of commands that failed.")
         c.argument(
             "include_all",
@@ -82,11 +87,11 @@ def load_arguments(loader, _command) -> None:
             help="Also show events the service rejected and files set aside as unreadable.",
         )
     with loader.argument_context("prototype telemetry flush") as c:
-        c.argument("wait", help="Send in the foreground and wait for the result instead of starting a background sender.")
+        c.argument("wait", help="If a background sender is running, wait for it to finish (at most 30 s), then flush.")
     with loader.argument_context("prototype telemetry purge") as c:
         c.argument("yes", options_list=["--yes", "-y"], help="Do not prompt for confirmation.")
         c.argument(
             "include_all",
             options_list=["--all"],
-            help="Also delete rejected and quarantined files, the sender log and the backoff state.",
+            help="Also delete rejected and quarantined files (the backoff state and loss counters are kept).",
         )

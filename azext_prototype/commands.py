@@ -25,6 +25,8 @@ def load_command_table(loader, _args) -> None:
         g.custom_command("set", "prototype_config_set", table_transformer=config_set_table)
 
     with loader.command_group("prototype telemetry", TELEMETRY_COMMANDS) as g:
+        # Functions take (cmd, ...); `show --command` arrives as `command_name`, since az
+        # keeps the command's own name under "command" in the parsed namespace.
         for name in ("status", "show", "flush", "purge"):
             g.command(name, "telemetry_" + name, table_transformer=telemetry_table("telemetry_" + name))
 

@@ -99,3 +99,4 @@ def prototype_config_set(cmd, key: str, value: str, project_dir: str | None = No
     parsed = project.check_setting(key, project.parse_scalar(value))
     project.write_project(path, project.set_dotted(data, key, parsed))
     return {"key": key, "value": parsed}
+

@@ -125,10 +125,10 @@ def az_env(tmp_path: Path, *, hide_editable_install: bool = True, **extra: str) 
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
+    env.update(extra)
     if hide_editable_install:
         given = [extra["PYTHONPATH"]] if extra.get("PYTHONPATH") else []
         env["PYTHONPATH"] = os.pathsep.join([str(hide_repository_dir(tmp_path)), *given])
-    env.update(extra)
     return env
 
 
@@ -157,9 +157,10 @@ def run_az(
 
 
 def az_json(args: Sequence[str], env: Mapping[str, str], cwd: str | os.PathLike[str] | None = None) -> Any:
-    """Run `az <args> -o json`, assert it succeeded with a clean stderr, and return the parsed output."""
+    """Run `az <args> -o json`, assert it exited 0 without a traceback, and return the parsed output."""
     done = run_az([*args, "-o", "json"], env, cwd=cwd)
     assert done.returncode == 0, "az {} failed ({}):\n{}".format(" ".join(args), done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else None
 
 
