@@ -15,10 +15,10 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Iterable, Mapping, TextIO
 
 from telemetry_sender import support_report as report
 from telemetry_sender.fsutil import read_regular_file
@@ -87,43 +87,43 @@ def _read(path: Path) -> tuple[bytes | None, str | None]:
         return None, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
-def _spool_file(state: str, name: str, folder: str, path: Path, size: int, read: bool,
-                why: bytes | None = None) -> report.SpoolFile:
-    data, error = _read(path) if read else (None, None)
-    return report.SpoolFile(state=state, name=name, path=f"{folder}/{path.name}", size=size, data=data,
-                            read_error=error, why=why)
+def _spool_file(state: str, name: str, folder: str, path: Path, size: int) -> report.SpoolFile:
+    return report.SpoolFile(state=state, name=name, path=f"{folder}/{path.name}", size=size)
 
 
-def list_pending(layout: SpoolLayout, *, read: bool) -> list[report.SpoolFile]:
+def load(layout: SpoolLayout, item: report.SpoolFile) -> report.SpoolFile:
+    """`item` with its bytes (and a quarantined file's `.why.json`) read, or why they could not be."""
+    data, error = _read(layout.root / item.path)
+    why = _read(layout.root / (item.path + _WHY_SUFFIX))[0] if item.state == report.QUARANTINED else None
+    return replace(item, data=data, read_error=error, why=why)
+
+
+def list_pending(layout: SpoolLayout) -> list[report.SpoolFile]:
     """Pending and leased events in spool/, oldest first; temp and foreign files are skipped."""
     files = []
     for file_name, path, size in _regular_files(layout.spool):
         kind = report.classify_spool_name(file_name)
         if kind:
-            files.append(_spool_file(kind[0], kind[1], layout.spool.name, path, size, read))
+            files.append(_spool_file(kind[0], kind[1], layout.spool.name, path, size))
     return sorted(files, key=lambda f: f.name)
 
 
-def list_rejected(layout: SpoolLayout, *, read: bool) -> list[report.SpoolFile]:
+def list_rejected(layout: SpoolLayout) -> list[report.SpoolFile]:
     """Dead letters in rejected/ (each a record with the service's status and message)."""
     return [
-        _spool_file(report.REJECTED, name, layout.rejected.name, path, size, read)
+        _spool_file(report.REJECTED, name, layout.rejected.name, path, size)
         for name, path, size in _regular_files(layout.rejected)
         if not name.startswith(".")  # NAME.json, or NAME.json.1 when a name was taken
     ]
 
 
-def list_quarantined(layout: SpoolLayout, *, read: bool) -> list[report.SpoolFile]:
-    """Quarantined files (original bytes) with their `.why.json`, when read."""
-    entries = [e for e in _regular_files(layout.quarantine) if not e[0].startswith(".")]
-    whys = {name[: -len(_WHY_SUFFIX)]: path for name, path, _ in entries if name.endswith(_WHY_SUFFIX)}
-    files = []
-    for name, path, size in entries:
-        if name.endswith(_WHY_SUFFIX):
-            continue
-        why = _read(whys[name])[0] if read and name in whys else None
-        files.append(_spool_file(report.QUARANTINED, name, layout.quarantine.name, path, size, read, why))
-    return files
+def list_quarantined(layout: SpoolLayout) -> list[report.SpoolFile]:
+    """Quarantined files (original bytes); each one's reason is in `<name>.why.json` beside it."""
+    return [
+        _spool_file(report.QUARANTINED, name, layout.quarantine.name, path, size)
+        for name, path, size in _regular_files(layout.quarantine)
+        if not name.startswith(".") and not name.endswith(_WHY_SUFFIX)
+    ]
 
 
 def read_state(layout: SpoolLayout) -> tuple[Any, str | None]:
@@ -180,7 +180,7 @@ def wait_for_sender(layout: SpoolLayout, timeout: float, *, poll: float = 0.2,
 
 def collect_status(layout: SpoolLayout, env: Mapping[str, str], now: datetime) -> dict[str, Any]:
     """The `status` document for `layout`; reads only the oldest pending event's body."""
-    pending = list_pending(layout, read=False)
+    pending = list_pending(layout)
     oldest_envelope = None
     if pending:
         data, _ = _read(layout.root / pending[0].path)
@@ -189,7 +189,7 @@ def collect_status(layout: SpoolLayout, env: Mapping[str, str], now: datetime) -
     state_doc, state_problem = read_state(layout)
     return report.build_status(
         root=str(layout.root),
-        files=pending + list_rejected(layout, read=False) + list_quarantined(layout, read=False),
+        files=pending + list_rejected(layout) + list_quarantined(layout),
         oldest_envelope=oldest_envelope,
         state_doc=state_doc,
         state_problem=state_problem,
@@ -202,12 +202,20 @@ def collect_status(layout: SpoolLayout, env: Mapping[str, str], now: datetime) -
 def collect_show(layout: SpoolLayout, *, last: int | None = None, command: str | None = None,
                  failed: bool = False, include_all: bool = False) -> list[dict[str, Any]]:
     """The `show` items, oldest first: pending (and with include_all, rejected and quarantined)."""
-    files = list_pending(layout, read=True)
+    return list(iter_show(layout, last=last, command=command, failed=failed, include_all=include_all))
+
+
+def iter_show(layout: SpoolLayout, *, last: int | None = None, command: str | None = None,
+              failed: bool = False, include_all: bool = False) -> Iterable[dict[str, Any]]:
+    """`collect_show` as a stream: one file's bytes in memory at a time."""
+    files = list_pending(layout)
     if include_all:
-        files += list_rejected(layout, read=True) + list_quarantined(layout, read=True)
+        files += list_rejected(layout) + list_quarantined(layout)
         files.sort(key=lambda f: (f.name, f.state))
-    items = [report.show_item(f) for f in files]
-    return report.select(items, last=last, command=command, failed=failed)
+    if last is not None and not (command or failed):
+        files = files[-last:] if last > 0 else []  # read only what will be shown
+    items = (report.show_item(load(layout, f)) for f in files)
+    return report.iter_select(items, last=last, command=command, failed=failed)
 
 
 # --- purge ----------------------------------------------------------------------------------
@@ -215,9 +223,9 @@ def collect_show(layout: SpoolLayout, *, last: int | None = None, command: str |
 
 def _purge_targets(layout: SpoolLayout, include_all: bool) -> list[tuple[str, Path]]:
     """(kind, path) of every file purge deletes; a recorder's in-flight temp files are left alone."""
-    targets = [("pending", layout.root / f.path) for f in list_pending(layout, read=False)]
+    targets = [("pending", layout.root / f.path) for f in list_pending(layout)]
     if include_all:
-        targets += [("rejected", layout.root / f.path) for f in list_rejected(layout, read=False)]
+        targets += [("rejected", layout.root / f.path) for f in list_rejected(layout)]
         for name, path, _ in _regular_files(layout.quarantine):
             if not name.startswith("."):
                 targets.append(("why" if name.endswith(_WHY_SUFFIX) else "quarantined", path))
@@ -269,6 +277,17 @@ def _print_json(value: Any, out: TextIO) -> None:
     out.write(json.dumps(value, indent=2) + "\n")
 
 
+def _print_json_array(items: Iterable[Any], out: TextIO) -> None:
+    """A JSON array written element by element, so a large spool never sits in memory as text."""
+    out.write("[")
+    count = 0
+    for item in items:
+        # indent the element as json.dumps would inside the array; strings never hold a raw newline
+        out.write(("," if count else "") + "\n  " + json.dumps(item, indent=2).replace("\n", "\n  "))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+
+
 def _missing_spool(args: argparse.Namespace, layout: SpoolLayout, err: TextIO) -> bool:
     """An explicit --spool that names no folder is an error; a fresh default spool is not."""
     if getattr(args, "spool", None) and not layout.root.is_dir():
@@ -301,11 +320,12 @@ def command_show(args: argparse.Namespace, layout: SpoolLayout) -> int:
         return EXIT_USAGE
     if _missing_spool(args, layout, sys.stderr):
         return EXIT_USAGE
-    items = collect_show(layout, last=args.last, command=args.command_name, failed=args.failed,
-                         include_all=args.all)
+    items = iter_show(layout, last=args.last, command=args.command_name, failed=args.failed, include_all=args.all)
     if args.json:
-        _print_json(items, sys.stdout)
-    elif not items:
+        _print_json_array(items, sys.stdout)
+        return EXIT_OK
+    items = list(items)
+    if not items:
         what = "events" if args.all else "pending events"
         sys.stdout.write(f"No {what}{' match' if (args.command_name or args.failed) else ''} in {layout.root}.\n")
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
@@ -190,18 +191,24 @@ def command_key(text: str) -> str:
     return " ".join(words)
 
 
-def select(items: Sequence[dict[str, Any]], *, last: int | None = None, command: str | None = None,
+def select(items: Iterable[dict[str, Any]], *, last: int | None = None, command: str | None = None,
            failed: bool = False) -> list[dict[str, Any]]:
     """Filter `show` items by command and failure, then keep the `last` most recent."""
-    chosen = list(items)
-    if command:
-        wanted = command_key(command)
-        chosen = [i for i in chosen if command_key(properties(i.get("envelope")).get("commandName", "")) == wanted]
-    if failed:
-        chosen = [i for i in chosen if str(properties(i.get("envelope")).get("success", "")).lower() == "false"]
-    if last is not None:
-        chosen = chosen[-last:] if last > 0 else []
-    return chosen
+    return list(iter_select(items, last=last, command=command, failed=failed))
+
+
+def iter_select(items: Iterable[dict[str, Any]], *, last: int | None = None, command: str | None = None,
+                failed: bool = False) -> Iterable[dict[str, Any]]:
+    """`select`, lazily when there is no `last` (so a large spool streams)."""
+    wanted = command_key(command) if command else None
+    chosen = (
+        item for item in items
+        if (wanted is None or command_key(properties(item.get("envelope")).get("commandName", "")) == wanted)
+        and (not failed or str(properties(item.get("envelope")).get("success", "")).lower() == "false")
+    )
+    if last is None:
+        return chosen
+    return deque(chosen, maxlen=last) if last > 0 else []
 
 
 def show_row(item: Mapping[str, Any]) -> dict[str, str]:
