@@ -139,9 +139,14 @@ def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path) -> i
     return subprocess.Popen(argv, env=dict(env), **kwargs).pid
 
 
-def spawn_sender(layout: SpoolLayout, env: Mapping[str, str] | None = None, executable: str | None = None) -> int:
+def spawn_sender(
+    layout: SpoolLayout,
+    env: Mapping[str, str] | None = None,
+    executable: str | None = None,
+    package_parent: Path = PACKAGE_PARENT,
+) -> int:
     """Start `send --background` for `layout` detached from this process; return its pid."""
-    argv = sender_argv(executable or sys.executable, layout.root)
+    argv = sender_argv(executable or sys.executable, layout.root, package_parent)
     env = os.environ if env is None else env
     pid = None
     if os.name != "nt" and hasattr(os, "posix_spawn"):

@@ -1,0 +1,201 @@
+"""The event builder: exactly the documented keys, each from its real source."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from azext_prototype.telemetry.event import MEASUREMENT_KEYS, PROPERTY_KEYS, Invocation, build_event, error_text
+from azext_prototype.telemetry.ids import iso_utc, new_event_id
+from azext_prototype.telemetry.profile import read_tenant_id, tenant_from_profile
+from azext_prototype.telemetry.projectfile import ProjectFacts, parse_block_mapping, read_project_facts
+from telemetry_sender.envelope import build_envelope
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+PROJECT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
+DOCUMENTED = set(PROPERTY_KEYS) - {"error"}
+
+
+def invocation(**overrides):
+    base = dict(command_name="prototype status", given={}, arguments={}, error=None, time_ns=1_700_000_000_123_456_789, duration_ms=12.5)
+    base.update(overrides)
+    return Invocation(**base)
+
+
+def build(inv=None, project=ProjectFacts(), tenant=""):
+    return build_event(inv or invocation(), tenant_id=tenant, project=project, extension_version="0.1.0",
+                       event_id="e", timestamp=iso_utc((inv or invocation()).time_ns))
+
+
+def test_success_has_every_key_but_error_all_strings():
+    event = build()
+    assert set(event.properties) == DOCUMENTED
+    assert all(isinstance(v, str) for v in event.properties.values())
+    assert event.properties["success"] == "true"
+    assert event.properties["commandName"] == "prototype status"
+    assert event.properties["extensionVersion"] == "0.1.0"
+    assert event.measurements == {"durationMs": 12.5}
+    assert set(event.measurements) <= set(MEASUREMENT_KEYS)
+
+
+def test_failure_adds_sanitized_error():
+    error = ValueError("project 'demo' owned by alice@contoso.com failed")
+    event = build(invocation(error=error, given={"name": "demo"}))
+    assert event.properties["success"] == "false"
+    assert event.properties["error"].startswith("ValueError: ")
+    assert "alice" not in event.properties["error"] and "demo" not in event.properties["error"]
+
+
+def test_given_values_that_were_redacted_do_not_reappear_in_the_error():
+    error = RuntimeError("No project named my-secret-proj in folder")
+    text = error_text(error, {"name": "my-secret-proj"}, json.dumps({"name": "***"}))
+    assert "my-secret-proj" not in text
+
+
+def test_error_capped_at_one_kilobyte_on_a_character_boundary():
+    event = build(invocation(error=RuntimeError("ü" * 5000)))
+    assert len(event.properties["error"].encode("utf-8")) <= 1024
+
+
+def test_system_exit_zero_is_success_and_nonzero_is_failure():
+    assert build(invocation(error=SystemExit(0))).properties["success"] == "true"
+    failed = build(invocation(error=SystemExit(2))).properties
+    assert failed["success"] == "false" and failed["error"] == "SystemExit: 2"
+
+
+def test_broken_exception_str_still_records():
+    class Broken(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    assert build(invocation(error=Broken())).properties["error"] == "Broken"
+
+
+def test_arguments_win_over_project_config():
+    project = ProjectFacts(project_id=PROJECT_ID, provider="copilot", model="gpt-4.1", location="eastus")
+    args = {"ai_provider": "azure-openai", "model": "gpt-4o", "location": "West US 3"}
+    props = build(invocation(arguments=args), project=project).properties
+    assert (props["provider"], props["model"], props["location"], props["projectId"]) == ("azure-openai", "gpt-4o", "westus3", PROJECT_ID)
+
+
+def test_project_config_fills_in():
+    project = ProjectFacts(project_id=PROJECT_ID.upper(), provider="github-models", model="openai/gpt-4.1", location="westus3")
+    props = build(project=project).properties
+    assert (props["provider"], props["model"], props["location"], props["projectId"]) == ("github-models", "openai/gpt-4.1", "westus3", PROJECT_ID)
+
+
+def test_identifying_values_never_fill_fields():
+    project = ProjectFacts(project_id="my-project", provider="alice@contoso.com", model="/home/alice/m", location="not a region!")
+    props = build(project=project, tenant=f"/subscriptions/{SUBSCRIPTION}").properties
+    assert [props[k] for k in ("projectId", "provider", "model", "location", "tenantId")] == [""] * 5
+
+
+def test_resources_fill_type_sku_location():
+    resources = (
+        {"resourceType": "Microsoft.Web/sites", "sku": "P1v3", "location": "West US 3"},
+        {"resourceType": "Microsoft.CognitiveServices/accounts", "sku": "S0", "location": "westus3"},
+        {"resourceType": "Microsoft.Web/sites/my-app-name", "sku": "alice@contoso.com", "location": "x y z !"},
+        "not a mapping",
+    )
+    props = build(invocation(resources=resources)).properties
+    assert props["resourceType"] == "Microsoft.Web/sites,Microsoft.CognitiveServices/accounts"
+    assert props["sku"] == "P1v3,S0"
+    assert props["location"] == "westus3"
+
+
+def test_parameters_are_only_the_given_ones_sanitized():
+    props = build(invocation(given={"scope": "infra", "api_key": "sk", "dry_run": True}, arguments={"scope": "infra", "force": False})).properties
+    assert json.loads(props["parameters"]) == {"scope": "infra", "api_key": "***", "dry_run": True}
+
+
+def test_timestamp_and_event_id_forms():
+    assert iso_utc(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", build().properties["timestamp"])
+    eid = new_event_id()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", eid)
+    assert new_event_id(bytes(16)) == "00000000-0000-4000-8000-000000000000"
+    assert new_event_id() != eid
+
+
+def test_envelope_shape_and_tags():
+    event = build()
+    env = build_envelope(event.properties, event.measurements, instrumentation_key="ikey", time="2023-11-14T22:13:20.123456Z", version="0.1.0")
+    assert env["name"] == "Microsoft.ApplicationInsights.Event"
+    assert env["iKey"] == "ikey" and env["time"] == "2023-11-14T22:13:20.123456Z"
+    assert set(env["tags"]) == {"ai.cloud.role", "ai.internal.sdkVersion", "ai.application.ver"}
+    assert env["tags"]["ai.cloud.role"] == "az-prototype"
+    assert env["tags"]["ai.internal.sdkVersion"] == "azprototype:0.1.0"
+    base = env["data"]["baseData"]
+    assert env["data"]["baseType"] == "EventData" and base["ver"] == 2 and base["name"] == "cli_command_executed"
+    assert base["properties"] == event.properties and base["measurements"] == {"durationMs": 12.5}
+
+
+# --- sources: the az profile and prototype.yaml ---
+
+def profile(default_tenant, other_tenant="00000000-0000-0000-0000-000000000009"):
+    return {
+        "installationId": "11111111-1111-1111-1111-111111111111",
+        "subscriptions": [
+            {"id": SUBSCRIPTION, "isDefault": False, "tenantId": other_tenant, "user": {"name": "bob@contoso.com"}},
+            {"id": "22222222-2222-2222-2222-222222222222", "isDefault": True, "tenantId": default_tenant, "user": {"name": "alice@contoso.com"}},
+        ],
+    }
+
+
+def test_tenant_from_default_subscription_with_bom(tmp_path):
+    (tmp_path / "azureProfile.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(profile(TENANT.upper())).encode())
+    assert read_tenant_id(tmp_path) == TENANT
+
+
+@pytest.mark.parametrize("content", [None, b"", b"{", b"[]", json.dumps({"subscriptions": []}).encode(),
+                                     json.dumps(profile("not-a-guid")).encode()])
+def test_tenant_empty_when_not_signed_in_or_unreadable(tmp_path, content):
+    if content is not None:
+        (tmp_path / "azureProfile.json").write_bytes(content)
+    assert read_tenant_id(tmp_path) == ""
+
+
+def test_tenant_is_never_a_subscription_id():
+    assert tenant_from_profile({"subscriptions": [{"id": SUBSCRIPTION, "isDefault": True}]}) == ""
+
+
+PROJECT_YAML = f"""# written by az prototype init
+project:
+  name: demo-app
+  id: {PROJECT_ID}
+  location: westus3   # region
+  environment: dev
+  iac_tool: terraform
+ai:
+  provider: 'github-models'
+  model: "openai/gpt-4.1"
+"""
+
+
+def test_project_reader_matches_yaml(tmp_path):
+    yaml = pytest.importorskip("yaml")
+    assert parse_block_mapping(PROJECT_YAML) == yaml.safe_load(PROJECT_YAML)
+    (tmp_path / "prototype.yaml").write_text(PROJECT_YAML)
+    assert read_project_facts(tmp_path) == ProjectFacts(PROJECT_ID, "github-models", "openai/gpt-4.1", "westus3")
+
+
+def test_project_reader_matches_what_init_writes(tmp_path):
+    from azext_prototype import project
+
+    data = project.new_project(name="demo", location="westus3", project_id=PROJECT_ID, environment="dev",
+                               iac_tool="bicep", provider="azure-openai", model="gpt-4o")
+    project.write_project(tmp_path / "prototype.yaml", data)
+    assert read_project_facts(tmp_path) == ProjectFacts(PROJECT_ID, "azure-openai", "gpt-4o", "westus3")
+
+
+@pytest.mark.parametrize("text", ["", "::::\n  - [", "project: [1, 2]\n", "\x00\x01", "project:\n  id:\n"])
+def test_project_reader_tolerates_garbage(tmp_path, text):
+    (tmp_path / "prototype.yaml").write_text(text)
+    assert read_project_facts(tmp_path).project_id == ""
+
+
+def test_project_reader_missing_file(tmp_path):
+    assert read_project_facts(tmp_path / "nowhere") == ProjectFacts()

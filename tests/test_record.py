@@ -1,0 +1,308 @@
+"""Recording: one private spool file per command when enabled; nothing at all when not."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import logging
+import os
+import stat
+from types import SimpleNamespace
+
+import pytest
+
+from azext_prototype.telemetry import track
+from azext_prototype.telemetry import record as record_module
+from azext_prototype.telemetry.event import PROPERTY_KEYS, Invocation
+from azext_prototype.telemetry.record import project_dir_for, record
+from telemetry_sender import spawn as spawn_module
+from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.lock import try_acquire
+from telemetry_sender.state import empty_state, save_state
+
+CS = "InstrumentationKey=test-ikey;IngestionEndpoint=http://127.0.0.1:9/"
+PROJECT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    """Capture spawn requests instead of starting real senders."""
+    calls = []
+    monkeypatch.setattr(spawn_module, "spawn_sender", lambda layout, env=None, executable=None: calls.append(layout) or 4242)
+    return calls
+
+
+def make_env(tmp_path, **extra):
+    env = {"AZURE_CONFIG_DIR": str(tmp_path / "azure"), "APPLICATIONINSIGHTS_CONNECTION_STRING": CS}
+    env.update(extra)
+    return env
+
+
+def inv(**overrides):
+    base = dict(command_name="prototype status", given={}, arguments={}, error=None, time_ns=1_700_000_000_000_000_000, duration_ms=1.0)
+    base.update(overrides)
+    return Invocation(**base)
+
+
+def spool_files(env):
+    folder = SpoolLayout.default(env).spool
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def test_enabled_writes_one_private_file_and_spawns(tmp_path, spawned):
+    env = make_env(tmp_path)
+    path = record(inv(), env=env, cwd=str(tmp_path))
+    assert spool_files(env) == [path]
+    layout = SpoolLayout.default(env)
+    assert stat.S_IMODE(os.stat(layout.root).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(layout.spool).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    envelope = json.loads(path.read_text())
+    assert envelope["iKey"] == "test-ikey"
+    props = envelope["data"]["baseData"]["properties"]
+    assert set(props) == set(PROPERTY_KEYS) - {"error"}
+    assert envelope["time"] == props["timestamp"] == "2023-11-14T22:13:20.000000Z"
+    assert spawned == [layout]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"DO_NOT_TRACK": "1"},
+        {"DO_NOT_TRACK": "true"},
+        {"AZURE_CORE_COLLECT_TELEMETRY": "no"},
+        {"AZURE_CORE_COLLECT_TELEMETRY": "False"},
+        {"AZURE_CORE_COLLECT_TELEMETRY": "off"},
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": ""},
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": "IngestionEndpoint=https://x.example"},
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=k;IngestionEndpoint=http://example.com"},
+    ],
+)
+def test_disabled_touches_nothing(tmp_path, spawned, extra):
+    env = make_env(tmp_path, **extra)
+    assert record(inv(), env=env, cwd=str(tmp_path)) is None
+    assert not (tmp_path / "azure").exists()
+    assert spawned == []
+
+
+def test_config_file_opt_out_touches_nothing_but_the_config(tmp_path, spawned):
+    env = make_env(tmp_path)
+    (tmp_path / "azure").mkdir()
+    (tmp_path / "azure" / "config").write_text("[core]\ncollect_telemetry = no\n")
+    assert record(inv(), env=env, cwd=str(tmp_path)) is None
+    assert sorted(p.name for p in (tmp_path / "azure").iterdir()) == ["config"]
+    assert spawned == []
+
+
+def test_az_resolved_setting_is_honoured(tmp_path, spawned):
+    env = make_env(tmp_path)
+    assert record(inv(), env=env, cwd=str(tmp_path), az_setting=(True, "false")) is None
+    assert not (tmp_path / "azure").exists()
+    assert record(inv(), env=env, cwd=str(tmp_path), az_setting=(True, None)) is not None
+
+
+def test_env_form_wins_over_az_resolved_value(tmp_path, spawned):
+    env = make_env(tmp_path, AZURE_CORE_COLLECT_TELEMETRY="yes")
+    assert record(inv(), env=env, cwd=str(tmp_path), az_setting=(True, "no")) is not None
+
+
+def test_no_spawn_while_a_sender_holds_the_lock(tmp_path, spawned):
+    env = make_env(tmp_path)
+    layout = SpoolLayout.default(env)
+    record(inv(), env=env, cwd=str(tmp_path))
+    held = try_acquire(layout.lock_file)
+    assert held is not None
+    try:
+        record(inv(), env=env, cwd=str(tmp_path))
+    finally:
+        held.release()
+    assert len(spool_files(env)) == 2
+    assert spawned == [layout]
+
+
+def test_no_spawn_while_backing_off(tmp_path, spawned):
+    env = make_env(tmp_path)
+    layout = SpoolLayout.default(env)
+    record(inv(), env=env, cwd=str(tmp_path))
+    state = empty_state()
+    state["next_attempt"] = "2999-01-01T00:00:00.000000Z"
+    save_state(layout.state_file, state)
+    record(inv(), env=env, cwd=str(tmp_path))
+    state["next_attempt"] = "2000-01-01T00:00:00.000000Z"
+    save_state(layout.state_file, state)
+    record(inv(), env=env, cwd=str(tmp_path))
+    assert len(spawned) == 2
+
+
+def test_unusable_spool_root_is_silent(tmp_path, spawned, caplog):
+    env = make_env(tmp_path)
+    (tmp_path / "azure" / "prototype").mkdir(parents=True)
+    (tmp_path / "azure" / "prototype" / "telemetry").write_text("a file where the folder should be")
+    with caplog.at_level(logging.DEBUG):
+        assert record(inv(), env=env, cwd=str(tmp_path)) is None
+    assert "not written" in caplog.text and spawned == []
+
+
+def test_symlinked_spool_is_refused(tmp_path, spawned):
+    env = make_env(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "azure" / "prototype").mkdir(parents=True)
+    (tmp_path / "azure" / "prototype" / "telemetry").symlink_to(elsewhere)
+    assert record(inv(), env=env, cwd=str(tmp_path)) is None
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_full_disk_is_silent(tmp_path, spawned, monkeypatch):
+    import telemetry_sender.spool as spool
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spool, "write_private_atomic", full)
+    assert record(inv(), env=make_env(tmp_path), cwd=str(tmp_path)) is None
+    assert spawned == []
+
+
+def test_debug_mode_prints_the_envelope(tmp_path, spawned):
+    stream = io.StringIO()
+    env = make_env(tmp_path, AZ_PROTOTYPE_TELEMETRY_DEBUG="1")
+    path = record(inv(), env=env, cwd=str(tmp_path), stream=stream)
+    text = stream.getvalue()
+    assert "recording event" in text and '"cli_command_executed"' in text
+    assert f"written to {path}" in text and "sender started (pid 4242)" in text
+
+
+def test_debug_mode_says_why_nothing_was_recorded(tmp_path):
+    stream = io.StringIO()
+    record(inv(), env=make_env(tmp_path, DO_NOT_TRACK="1", AZ_PROTOTYPE_TELEMETRY_DEBUG="1"), stream=stream)
+    assert "DO_NOT_TRACK is set" in stream.getvalue()
+
+
+def test_project_config_is_read_from_project_dir_or_init_target(tmp_path, spawned):
+    project = tmp_path / "out" / "demo"
+    project.mkdir(parents=True)
+    (project / "prototype.yaml").write_text(f"project:\n  id: {PROJECT_ID}\n  location: eastus\nai:\n  provider: copilot\n  model: gpt-4.1\n")
+    assert project_dir_for("prototype init", {"name": "demo", "output_dir": str(tmp_path / "out")}, "/cwd") == str(project)
+    assert project_dir_for("prototype init", {"name": "demo", "output_dir": None}, str(tmp_path / "out")) == str(project)
+    assert project_dir_for("prototype status", {"project_dir": str(project)}, "/cwd") == str(project)
+    assert project_dir_for("prototype status", {"project_dir": None}, "/cwd") == "/cwd"
+    env = make_env(tmp_path)
+    path = record(inv(arguments={"project_dir": str(project)}), env=env, cwd=str(tmp_path))
+    props = json.loads(path.read_text())["data"]["baseData"]["properties"]
+    assert (props["projectId"], props["provider"], props["model"], props["location"]) == (PROJECT_ID, "copilot", "gpt-4.1", "eastus")
+
+
+# --- the decorator ---
+
+def test_track_passes_result_through_and_records(tmp_path, spawned, monkeypatch):
+    env = make_env(tmp_path)
+    monkeypatch.setattr(os, "environ", env)
+
+    @track("prototype status")
+    def status(cmd=None, project_dir=None, verbose=False):
+        """Doc."""
+        return {"ok": True}
+
+    assert status(verbose=True) == {"ok": True}
+    assert status.__name__ == "status" and status.__doc__ == "Doc." and status.__wrapped__ is not None
+    files = spool_files(env)
+    assert len(files) == 1
+    props = json.loads(files[0].read_text())["data"]["baseData"]["properties"]
+    assert props["success"] == "true" and json.loads(props["parameters"]) == {"verbose": True}
+
+
+def test_track_reraises_the_same_exception(tmp_path, spawned, monkeypatch):
+    env = make_env(tmp_path)
+    monkeypatch.setattr(os, "environ", env)
+    boom = KeyError("x")
+
+    @track("prototype config get")
+    def get(cmd=None, key=None):
+        raise boom
+
+    with pytest.raises(KeyError) as info:
+        get(key="ai.model")
+    assert info.value is boom
+    props = json.loads(spool_files(env)[0].read_text())["data"]["baseData"]["properties"]
+    assert props["success"] == "false" and props["error"].startswith("KeyError")
+    assert json.loads(props["parameters"]) == {"key": "***"}
+
+
+def test_telemetry_failure_never_reaches_the_command(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(os, "environ", make_env(tmp_path))
+
+    def broken(*_a, **_k):
+        raise RuntimeError("recorder bug with secret sk-123")
+
+    monkeypatch.setattr(record_module, "record", broken)
+
+    @track("prototype status")
+    def status(cmd=None):
+        return 7
+
+    with caplog.at_level(logging.DEBUG):
+        assert status() == 7
+    assert "telemetry not recorded (RuntimeError)" in caplog.text
+    assert "sk-123" not in caplog.text
+
+
+def test_telemetry_commands_are_not_wrapped():
+    def show(cmd=None):
+        return 1
+
+    assert track("prototype telemetry show")(show) is show
+    assert track("Prototype  Telemetry status")(show) is show
+
+
+def test_resources_from_decorator_and_callable(tmp_path, spawned, monkeypatch):
+    env = make_env(tmp_path)
+    monkeypatch.setattr(os, "environ", env)
+
+    @track("prototype deploy", resources=lambda args: [{"resourceType": "Microsoft.Web/sites", "sku": args["sku"], "location": "westus3"}])
+    def deploy(cmd=None, sku="P1v3"):
+        return None
+
+    deploy()
+    props = json.loads(spool_files(env)[0].read_text())["data"]["baseData"]["properties"]
+    assert (props["resourceType"], props["sku"], props["location"]) == ("Microsoft.Web/sites", "P1v3", "westus3")
+
+
+def fake_cmd(tmp_path, specified=None, safe_params=None, collect=None):
+    parser = SimpleNamespace(subparser_map={"prototype init": SimpleNamespace(specified_arguments=specified)} if specified is not None else {})
+    config = SimpleNamespace(get=lambda section, option, fallback=None: collect if (section, option) == ("core", "collect_telemetry") else fallback)
+    cli_ctx = SimpleNamespace(invocation=SimpleNamespace(parser=parser), data={"safe_params": safe_params or []}, config=config)
+    options = {"name": ["--name", "-n"], "location": ["--location", "-l"], "iac_tool": ["--iac-tool"], "output_dir": ["--output-dir"]}
+    arguments = {dest: SimpleNamespace(type=SimpleNamespace(settings={"options_list": opts})) for dest, opts in options.items()}
+    return SimpleNamespace(cli_ctx=cli_ctx, name="prototype init", arguments=arguments)
+
+
+@pytest.mark.parametrize(
+    "cmd_kwargs",
+    [{"specified": ["name", "location", "iac_tool"]}, {"safe_params": ["-n", "--location", "--iac-tool"]}],
+)
+def test_given_parameters_come_from_az(tmp_path, spawned, monkeypatch, cmd_kwargs):
+    env = make_env(tmp_path)
+    monkeypatch.setattr(os, "environ", env)
+
+    @track("prototype init")
+    def init(cmd, name, location, iac_tool="terraform", ai_provider="azure-openai", output_dir=None):
+        return None
+
+    # az passes every argument, defaults included, as keywords.
+    init(cmd=fake_cmd(tmp_path, **cmd_kwargs), name="demo", location="westus3", iac_tool="terraform", ai_provider="azure-openai", output_dir=None)
+    props = json.loads(spool_files(env)[0].read_text())["data"]["baseData"]["properties"]
+    assert json.loads(props["parameters"]) == {"name": "***", "location": "westus3", "iac_tool": "terraform"}
+    assert props["provider"] == "azure-openai"
+
+
+def test_az_config_value_from_cmd_disables(tmp_path, spawned, monkeypatch):
+    monkeypatch.setattr(os, "environ", make_env(tmp_path))
+
+    @track("prototype init")
+    def init(cmd, name="x"):
+        return None
+
+    init(cmd=fake_cmd(tmp_path, specified=[], collect="no"))
+    assert not (tmp_path / "azure").exists()

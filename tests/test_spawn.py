@@ -1,0 +1,139 @@
+"""The detached sender start: argv, session, stdio, descriptors, cwd, priority, Windows flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from telemetry_sender import spawn
+from telemetry_sender.layout import SpoolLayout
+
+FAKE_CLI = '''
+import json, os, sys
+def run(argv):
+    fds = sorted(int(n) for n in os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else []
+    report = {
+        "argv": argv, "cwd": os.getcwd(), "sid": os.getsid(0), "pid": os.getpid(),
+        "module": __file__, "sys_path0": sys.path[0], "fds": fds,
+        "stdio": [os.path.realpath("/proc/self/fd/%d" % fd) for fd in (0, 1, 2)] if fds else [],
+        "isolated": sys.flags.isolated,
+        "sched": os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None,
+        "nice": os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else None,
+    }
+    tmp = "report.json.tmp"
+    with open(tmp, "w") as fh:
+        json.dump(report, fh)
+    os.replace(tmp, "report.json")
+    return 0
+'''
+
+
+def fake_package(parent: Path, body: str) -> Path:
+    pkg = parent / "telemetry_sender"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "cli.py").write_text(body)
+    return parent
+
+
+def wait_for(path: Path, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        time.sleep(0.02)
+    raise AssertionError(f"{path} did not appear within {timeout} s")
+
+
+def test_argv_carries_only_the_spool_path(tmp_path):
+    argv = spawn.sender_argv("/usr/bin/python3", tmp_path / "root", Path("/opt/ext"))
+    assert argv[:3] == ["/usr/bin/python3", "-I", "-c"]
+    assert argv[4:] == ["send", "--spool", str(tmp_path / "root"), "--background"]
+    assert "'/opt/ext'" in argv[3] and "telemetry_sender.cli" in argv[3]
+
+
+def test_windows_arguments():
+    kwargs = spawn.windows_popen_kwargs(Path("C:/Users/u/.azure/prototype/telemetry"))
+    flags = kwargs["creationflags"]
+    assert flags & spawn.CREATE_NO_WINDOW and flags & spawn.CREATE_NEW_PROCESS_GROUP
+    assert not flags & spawn.DETACHED_PROCESS
+    assert (spawn.CREATE_NO_WINDOW, spawn.CREATE_NEW_PROCESS_GROUP, spawn.DETACHED_PROCESS) == (0x08000000, 0x200, 0x8)
+    assert kwargs["cwd"] == str(Path("C:/Users/u/.azure/prototype/telemetry"))
+    assert kwargs["close_fds"] is True
+    assert kwargs["stdin"] == kwargs["stdout"] == kwargs["stderr"] == subprocess.DEVNULL
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_spawn"), reason="POSIX only")
+def test_posix_file_actions():
+    actions = spawn.posix_file_actions("/dev/null", [7, 9])
+    assert (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0) in actions
+    assert (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0) in actions
+    assert (os.POSIX_SPAWN_DUP2, 1, 2) in actions
+    assert (os.POSIX_SPAWN_CLOSE, 7) in actions and (os.POSIX_SPAWN_CLOSE, 9) in actions
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inspects /proc")
+def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
+    parent = fake_package(tmp_path / "ext", FAKE_CLI)
+    # A hostile working directory: its telemetry_sender must never be imported.
+    hostile = fake_package(tmp_path / "cwd", "raise SystemExit('imported from the working directory')\n")
+    monkeypatch.chdir(hostile)
+    layout = SpoolLayout(tmp_path / "root")
+    layout.root.mkdir()
+    leaked_r, leaked_w = os.pipe()
+    leaked = os.dup2(leaked_w, 57, inheritable=True)  # what a careless library in az might leave open
+    try:
+        pid = spawn.spawn_sender(layout, env=dict(os.environ), package_parent=parent)
+    finally:
+        for fd in (leaked_r, leaked_w, leaked):
+            os.close(fd)
+    report = wait_for(layout.root / "report.json")
+    assert report["pid"] == pid
+    assert report["argv"] == ["send", "--spool", str(layout.root), "--background"]
+    assert report["module"] == str(parent / "telemetry_sender" / "cli.py")
+    assert report["cwd"] == str(layout.root)
+    assert report["sid"] == pid  # leader of its own session
+    assert report["stdio"] == ["/dev/null"] * 3
+    assert set(report["fds"]) <= {0, 1, 2, 3}  # stdio plus the descriptor listing /proc/self/fd
+    assert report["isolated"] == 1
+    assert report["sched"] == getattr(os, "SCHED_IDLE", report["sched"]) or report["nice"] >= 10
+    os.waitpid(pid, 0)
+
+
+def test_should_spawn_respects_lock_and_backoff(tmp_path):
+    from datetime import datetime, timezone
+
+    from telemetry_sender.lock import try_acquire
+    from telemetry_sender.state import empty_state, save_state
+
+    layout = SpoolLayout(tmp_path)
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert spawn.should_spawn(layout, now)
+    held = try_acquire(layout.lock_file)
+    assert not spawn.should_spawn(layout, now)
+    held.release()
+    state = empty_state()
+    state["next_attempt"] = "2030-01-01T00:00:30.000000Z"
+    save_state(layout.state_file, state)
+    assert not spawn.should_spawn(layout, now)
+    assert spawn.should_spawn(layout, datetime(2030, 1, 1, 0, 1, tzinfo=timezone.utc))
+
+
+def test_lower_priority_on_a_real_child():
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        how = spawn.lower_priority(child.pid)
+        assert how in ("idle", "nice", "normal")
+        if how == "idle":
+            assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+        elif how == "nice":
+            assert os.getpriority(os.PRIO_PROCESS, child.pid) >= 10
+    finally:
+        child.communicate(b"")
