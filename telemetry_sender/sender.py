@@ -450,14 +450,16 @@ def _version() -> str:
 # --- the command -----------------------------------------------------------------------
 
 
-def _start_watchdog(seconds: float, on_expire: Callable[[], None]) -> None:
-    """Kill the process after `seconds`, whatever it is blocked on (DNS, a socket, a disk)."""
+def _start_watchdog(seconds: float, on_expire: Callable[[], None]) -> threading.Event:
+    """Kill the process after `seconds`, whatever it is blocked on (DNS, a socket, a disk); set the event to cancel."""
+    cancelled = threading.Event()
 
     def watch() -> None:
-        threading.Event().wait(seconds)
-        on_expire()
+        if not cancelled.wait(seconds):
+            on_expire()
 
     threading.Thread(target=watch, name="sender-lifetime", daemon=True).start()
+    return cancelled
 
 
 def _lower_priority() -> None:
@@ -522,9 +524,15 @@ def command_send(args: Any, layout: SpoolLayout) -> int:
     """`send`: deliver now (a person: backoff ignored, report printed) or `--background` (spawned by az)."""
     started = time.monotonic()
     background = bool(getattr(args, "background", False))
-    _start_watchdog(SENDER_LIFETIME_SECONDS, lambda: _hard_exit(background))
-    if background:
-        return _background(layout, started)
+    watchdog = _start_watchdog(SENDER_LIFETIME_SECONDS, lambda: _hard_exit(background))
+    try:
+        return _background(layout, started) if background else _foreground(args, layout)
+    finally:
+        watchdog.set()  # returning normally: nothing left to kill (matters when called in-process)
+
+
+def _foreground(args: Any, layout: SpoolLayout) -> int:
+    """A person ran `send`: ignore the backoff and say what happened."""
     from telemetry_sender.settings import resolve_settings
 
     settings = resolve_settings(os.environ)

@@ -288,3 +288,47 @@ def test_deadline_stops_between_batches_and_keeps_the_rest(layout, clock):
     ticks = iter([0.0, 0.0, 100.0, 100.0, 100.0, 100.0, 100.0])
     report = run(layout, clock, lifetime_seconds=50, monotonic=lambda: next(ticks, 100.0))
     assert report.outcome == "deadline" and report.sent == 512 and len(pending(layout)) == 512
+
+
+def test_a_hanging_endpoint_cannot_outlive_the_lifetime(layout, clock):
+    from telemetry_sender.emulator import Emulator
+
+    spool_events(layout, 3)
+    with Emulator(script=[{"hang": 30}]) as emu:
+        report = drain(layout, settings_for(emu.endpoint), manual=True, now=clock, lifetime_seconds=1.5)
+    assert report.outcome == "backing-off" and report.retried == 3
+    assert "read-timeout" in load_state(layout.state_file)["last_attempt"]["detail"]
+    assert len(pending(layout)) == 3
+
+
+def test_the_watchdog_ends_a_stuck_process():
+    import subprocess
+    import sys
+
+    code = ("import os, time\nfrom telemetry_sender.sender import _start_watchdog\n"
+            "_start_watchdog(0.3, lambda: os._exit(3))\ntime.sleep(120)\n")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
+
+
+def test_send_command_prints_one_line_or_json(layout, monkeypatch, capsys, tmp_path):
+    import argparse
+
+    from telemetry_sender.emulator import Emulator
+    from telemetry_sender.sender import command_send
+
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure"))
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.delenv("AZURE_CORE_COLLECT_TELEMETRY", raising=False)
+    spool_events(layout, 2)
+    with Emulator() as emu:
+        monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", emu.connection_string)
+        assert command_send(argparse.Namespace(json=False, background=False), layout) == 0
+        assert capsys.readouterr().out.strip() == "delivered: sent 2"
+        spool_events(layout, 1)
+        assert command_send(argparse.Namespace(json=True, background=False), layout) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert (report["outcome"], report["sent"]) == ("delivered", 1)
+        emu.stop()
+        spool_events(layout, 1)
+        assert command_send(argparse.Namespace(json=False, background=False), layout) == 1
+        assert capsys.readouterr().out.startswith("backing-off: sent 0, kept for retry 1, next attempt ")
