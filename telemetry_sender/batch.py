@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from telemetry_sender.protocol import (
     BATCH_MAX_BYTES,
     BATCH_MAX_ITEMS,
+    TIME_WINDOW_FUTURE_SECONDS,
     TIME_WINDOW_PAST_SECONDS,
     USER_AGENT_PRODUCT,
 )
@@ -26,14 +27,16 @@ LATE_MARGIN_SECONDS = 10 * 60
 
 
 def refresh_late_time(envelope: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The envelope with `time` set to `now` when it lies outside the service's past window.
+    """The envelope with `time` set to `now` when it lies outside the service's accepted window.
 
-    The service rejects envelope times older than 48 h; the command's own time stays
-    in `data.baseData.properties.timestamp`, so nothing about the event is lost.
+    The service rejects envelope times older than 48 h (or over 2 h ahead, a skewed
+    clock); the command's own time stays in `data.baseData.properties.timestamp`, so
+    nothing about the event is lost.
     """
     when = parse_time(envelope.get("time"))
-    limit = now - timedelta(seconds=TIME_WINDOW_PAST_SECONDS - LATE_MARGIN_SECONDS)
-    if when is not None and when >= limit:
+    oldest = now - timedelta(seconds=TIME_WINDOW_PAST_SECONDS - LATE_MARGIN_SECONDS)
+    newest = now + timedelta(seconds=TIME_WINDOW_FUTURE_SECONDS - LATE_MARGIN_SECONDS)
+    if when is not None and oldest <= when <= newest:
         return dict(envelope)
     refreshed = dict(envelope)
     refreshed["time"] = format_time(now)

@@ -127,6 +127,10 @@ def test_late_events_get_the_send_time_but_keep_their_timestamp():
     assert old["time"] == "2026-11-20T09:00:00.000000Z"  # input untouched
     recent = {"time": "2026-11-24T09:00:00.000000Z"}
     assert refresh_late_time(recent, NOW) == recent
+    skewed = {"time": "2026-11-25T12:00:00.000000Z"}  # 3 h ahead: the recording clock was wrong
+    assert refresh_late_time(skewed, NOW)["time"] == "2026-11-25T09:00:00.000000Z"
+    unparsable = {"time": "yesterday"}
+    assert refresh_late_time(unparsable, NOW)["time"] == "2026-11-25T09:00:00.000000Z"
 
 
 @given(st.lists(st.integers(min_value=1, max_value=5000), max_size=2000))
