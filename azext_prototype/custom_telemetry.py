@@ -133,10 +133,10 @@ def _flush_failure(report, root: str, reason: str = "") -> str | None:
         return (f"a background sender is already sending from {root}; nothing was flushed. "
                 f"Use --wait to let it finish (at most {WAIT_SECONDS:.0f} s) and flush after it.")
     if outcome == "disabled":
-        deleted = f"; {report.opted_out} pending events deleted unsent" if report.opted_out else ""
+        deleted = f"; {report.opted_out} pending event(s) deleted unsent" if report.opted_out else ""
         why = report.detail or reason or "see 'az prototype telemetry status'"
         return f"telemetry is disabled ({why}): nothing was sent{deleted}."
-    kept = f"{report.retried} events kept for a later attempt"
+    kept = f"{report.retried} event{'' if report.retried == 1 else 's'} kept for a later attempt"
     if outcome == "backing-off":
         when = f"; next automatic attempt after {report.next_attempt}" if report.next_attempt else ""
         why = f" ({report.detail})" if report.detail else ""

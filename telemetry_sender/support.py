@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import os
+import stat
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -79,10 +80,17 @@ def _regular_files(folder: Path) -> list[tuple[str, Path, int]]:
     return sorted(found)
 
 
+def _read_regular(path: Path, max_bytes: int) -> bytes:
+    """`read_regular_file`, refusing a FIFO or device up front (opening one could block)."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise ValueError(f"{path.name} is not a regular file")
+    return read_regular_file(path, max_bytes)
+
+
 def _read(path: Path) -> tuple[bytes | None, str | None]:
     """A file's bytes, or None and why (too big, a symlink, unreadable)."""
     try:
-        return read_regular_file(path, MAX_READ_BYTES), None
+        return _read_regular(path, MAX_READ_BYTES), None
     except (OSError, ValueError) as exc:
         return None, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
@@ -129,7 +137,7 @@ def list_quarantined(layout: SpoolLayout) -> list[report.SpoolFile]:
 def read_state(layout: SpoolLayout) -> tuple[Any, str | None]:
     """The raw state.json document and a problem description (None when fine or absent)."""
     try:
-        data = read_regular_file(layout.state_file, _MAX_STATE_BYTES)
+        data = _read_regular(layout.state_file, _MAX_STATE_BYTES)
     except FileNotFoundError:
         return None, None
     except (OSError, ValueError) as exc:

@@ -381,6 +381,11 @@ def _ago(when: str | None, now: datetime) -> str:
     return f"{text} ago" if seconds >= 0 else f"in {text}"
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 event`, `2 events`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _size(n: int) -> str:
     if n < 1024:
         return f"{n} B"
@@ -403,7 +408,7 @@ def status_lines(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         endpoint += f" (redirected to {doc['redirect_host']})"
     lines.append(("Endpoint", endpoint))
     lines.append(("Spool", str(doc["spool"])))
-    pending = f"{doc['pending']} events, {_size(doc['pending_bytes'])}"
+    pending = f"{plural(doc['pending'], 'event')}, {_size(doc['pending_bytes'])}"
     if doc.get("leased"):
         pending += f" ({doc['leased']} claimed by a sender)"
     if doc.get("oldest"):

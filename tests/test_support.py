@@ -344,6 +344,19 @@ def test_hostile_and_odd_files_are_shown_as_corrupt_not_crashes(tmp_path, config
     assert "prototype secret" not in run("show", "--spool", str(root), config_dir=config_dir).stdout
 
 
+def test_a_fifo_planted_as_state_or_why_file_does_not_hang(spool, config_dir):
+    (spool / "state.json").unlink()
+    os.mkfifo(spool / "state.json")
+    why = next((spool / "quarantine").glob("*.why.json"))
+    why.unlink()
+    os.mkfifo(why)
+    result = run("status", "--spool", str(spool), "--json", config_dir=config_dir)
+    assert result.returncode == 0, result.stderr
+    assert "not a regular file" in json.loads(result.stdout)["state_file_problem"]
+    items = json.loads(run("show", "--all", "--spool", str(spool), "--json", config_dir=config_dir).stdout)
+    assert [i["reason"] for i in items if i["state"] == "quarantined"] == ["unknown (no .why.json)"]
+
+
 def test_read_only_commands_leave_the_folder_byte_identical(spool, config_dir):
     before = tree_digest(spool)
     for args in (("status",), ("status", "--json"), ("show",), ("show", "--json"), ("show", "--all"),

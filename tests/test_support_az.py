@@ -191,7 +191,7 @@ def test_wait_for_sender_is_bounded_by_a_deadline(tmp_path):
     (DrainReport(outcome="empty"), None),
     (DrainReport(sent=3, outcome="delivered"), None),
     (DrainReport(outcome="locked"), "--wait"),
-    (DrainReport(outcome="disabled", detail="DO_NOT_TRACK is set", opted_out=2), "2 pending events deleted"),
+    (DrainReport(outcome="disabled", detail="DO_NOT_TRACK is set", opted_out=2), "2 pending event(s) deleted"),
     (DrainReport(sent=1, retried=4, outcome="backing-off", next_attempt="2026-11-25T10:00:00.000000Z",
                  detail="HTTP 429"), "4 events kept"),
     (DrainReport(sent=512, retried=10, outcome="deadline"), "flush stopped (deadline)"),
