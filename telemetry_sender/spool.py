@@ -37,8 +37,7 @@ import errno  # noqa: E402 - the read side's imports stay out of the recorder's 
 import heapq  # noqa: E402
 import stat  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-from typing import Iterator  # noqa: E402
+from typing import TYPE_CHECKING, Iterator  # noqa: E402
 
 from telemetry_sender.layout import LEASE_SUFFIX  # noqa: E402
 from telemetry_sender.protocol import (  # noqa: E402
@@ -49,6 +48,9 @@ from telemetry_sender.protocol import (  # noqa: E402
     SPOOL_CAP_BYTES,
     STALE_TEMP_SECONDS,
 )
+
+if TYPE_CHECKING:  # datetime stays out of the recorder's imports
+    from datetime import datetime
 
 WHY_SUFFIX = ".why.json"
 LIST_CHUNK = 4096  # names held in memory per directory scan, whatever the spool's size
@@ -206,6 +208,8 @@ def read_claimed(lease: Path) -> dict[str, Any]:
 
 
 def _iso(now: datetime) -> str:
+    from datetime import timezone
+
     return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
