@@ -7,10 +7,10 @@ az's hot path: stdlib only, nothing heavy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from telemetry_sender.protocol import CONNECTION_STRING_MAX_CHARS, DEFAULT_INGESTION_ENDPOINT, TRACK_PATH
+from telemetry_sender.values import FrozenValue
 
 _LOOPBACK_NAMES = frozenset({"localhost", "::1"})
 
@@ -19,10 +19,10 @@ class ConnectionStringError(ValueError):
     """The connection string cannot be used; the message says why, for `status`."""
 
 
-@dataclass(frozen=True)
-class ConnectionString:
+class ConnectionString(FrozenValue):
     """The two parts the sender needs: where to POST and which resource it is for."""
 
+    __slots__ = ("instrumentation_key", "ingestion_endpoint")
     instrumentation_key: str
     ingestion_endpoint: str
 

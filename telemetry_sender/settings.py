@@ -9,13 +9,13 @@ only when the config file has to be read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from telemetry_sender.connection_string import ConnectionString, ConnectionStringError, parse_connection_string
 from telemetry_sender.layout import az_config_dir
 from telemetry_sender.protocol import CONNECTION_STRING_ENV_VARS
+from telemetry_sender.values import FrozenValue
 
 # Set by release builds; empty in source builds, so a source checkout sends nothing
 # unless a connection string is given in the environment.
@@ -31,10 +31,10 @@ _UNSET = object()
 _MAX_CONFIG_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class TelemetrySettings:
+class TelemetrySettings(FrozenValue):
     """The decision and why: `reason` is shown by `status` ("enabled" when on)."""
 
+    __slots__ = ("enabled", "reason", "connection", "connection_source")
     enabled: bool
     reason: str
     connection: ConnectionString | None

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from azext_prototype.telemetry.event import MEASUREMENT_KEYS, PROPERTY_KEYS, Invocation, build_event, error_text
-from azext_prototype.telemetry.ids import iso_utc, new_event_id
-from azext_prototype.telemetry.profile import read_tenant_id, tenant_from_profile
-from azext_prototype.telemetry.projectfile import ProjectFacts, parse_block_mapping, read_project_facts
+from azext_prototype.telemetry.event import iso_utc, new_event_id
+from azext_prototype.telemetry.sources import read_tenant_id, tenant_from_profile
+from azext_prototype.telemetry.sources import ProjectFacts, parse_block_mapping, read_project_facts
 from telemetry_sender.envelope import build_envelope
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -10,7 +10,20 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from telemetry_sender.values import FrozenValue
+
 _MISSING = object()
+
+
+class Invocation(FrozenValue):
+    """What happened: the command, the arguments, the outcome and when (all facts, no I/O).
+
+    `given`: the parameters the user typed; `arguments`: every argument the function
+    received (defaults included); `resources`: the Azure resources the command names.
+    """
+
+    __slots__ = ("command_name", "given", "arguments", "error", "time_ns", "duration_ms", "resources")
+    _defaults = {"resources": ()}
 
 
 def find_cmd(args: tuple, kwargs: Mapping[str, Any]) -> Any:

@@ -7,13 +7,21 @@ and the `durationMs` measurement.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import os
+import time
 from typing import Any, Iterable, Mapping
 
-from azext_prototype.telemetry.projectfile import ProjectFacts
+from azext_prototype.telemetry.azcontext import Invocation
+from azext_prototype.telemetry.sources import ProjectFacts
 from azext_prototype.telemetry.sanitize import REDACTED, parameters_json, sanitize_error, truncate_utf8
-from azext_prototype.telemetry.scrub import is_enum_like
+from azext_prototype.telemetry.shapes import (
+    is_command_name,
+    is_enum_like,
+    is_guid,
+    is_resource_type,
+    normalize_location,
+)
+from telemetry_sender.values import FrozenValue
 
 PROPERTY_KEYS = (
     "tenantId", "projectId", "commandName", "parameters", "provider", "model", "resourceType",
@@ -21,45 +29,20 @@ PROPERTY_KEYS = (
 )
 MEASUREMENT_KEYS = ("durationMs",)
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_RESOURCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+(?:/[A-Za-z][A-Za-z0-9]*){1,3}")
-_LOCATION = re.compile(r"[a-z][a-z0-9]{1,39}")
-_COMMAND = re.compile(r"[a-z0-9-]+(?: [a-z0-9-]+){0,5}")
 _PROVIDER_ARGS = ("ai_provider", "provider")
 _MODEL_ARGS = ("model", "ai_model")
 _LOCATION_ARGS = ("location",)
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """What happened: the command, the arguments, the outcome and when (all facts, no I/O)."""
-
-    command_name: str
-    given: Mapping[str, Any]  # the parameters the user typed
-    arguments: Mapping[str, Any]  # every argument the function received (defaults included)
-    error: BaseException | None
-    time_ns: int
-    duration_ms: float
-    resources: tuple[Mapping[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class Event:
+class Event(FrozenValue):
     """The envelope's `properties` (str -> str) and `measurements` (str -> number)."""
 
-    properties: dict[str, str]
-    measurements: dict[str, float] = field(default_factory=dict)
+    __slots__ = ("properties", "measurements")
 
 
 def guid_or_empty(value: object) -> str:
     """A GUID in lower case, or "" for anything else (tenant and project ids only)."""
-    return value.lower() if isinstance(value, str) and _GUID.fullmatch(value.strip() or "-") else ""
-
-
-def normalize_location(value: object) -> str:
-    """An Azure region in az's short form ("West US 3" -> "westus3"), or "" when it is not one."""
-    short = "".join(str(value).split()).lower() if isinstance(value, str) else ""
-    return short if _LOCATION.fullmatch(short) else ""
+    return value.strip().lower() if isinstance(value, str) and is_guid(value.strip()) else ""
 
 
 def _word(value: object, allow_slash: bool = False) -> str:
@@ -89,7 +72,7 @@ def _resource_fields(resources: Iterable[Mapping[str, Any]]) -> tuple[str, str, 
         if not isinstance(item, Mapping):
             continue
         kind = item.get("resourceType")
-        types.append(kind if isinstance(kind, str) and _RESOURCE_TYPE.fullmatch(kind) else "")
+        types.append(kind if is_resource_type(kind) else "")
         skus.append(_word(item.get("sku")))
         locations.append(normalize_location(item.get("location")))
     return _joined(types), _joined(skus), _joined(locations)
@@ -107,8 +90,12 @@ def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) 
         message = str(error)
     except Exception:  # noqa: BLE001 - a broken __str__ must not cost the event
         message = ""
-    for value in _redacted_values(given, parameters):
-        message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
+    redacted = _redacted_values(given, parameters)
+    if redacted:
+        import re
+
+        for value in redacted:
+            message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
     name = type(error).__name__
     return truncate_utf8(f"{name}: {sanitize_error(message)}" if message else name)
 
@@ -135,7 +122,7 @@ def build_event(
     properties = {
         "tenantId": guid_or_empty(tenant_id),
         "projectId": guid_or_empty(project.project_id),
-        "commandName": command if _COMMAND.fullmatch(command) else "",
+        "commandName": command if is_command_name(command) else "",
         "parameters": parameters,
         "provider": _word(_first(arguments, _PROVIDER_ARGS) or project.provider).lower(),
         "model": _word(_first(arguments, _MODEL_ARGS) or project.model, allow_slash=True),
@@ -154,3 +141,18 @@ def build_event(
     duration = float(invocation.duration_ms)
     measurements = {"durationMs": round(duration, 3)} if duration == duration and abs(duration) != float("inf") else {}
     return Event(properties={k: properties[k] for k in PROPERTY_KEYS if k in properties}, measurements=measurements)
+
+
+def new_event_id(random_bytes: bytes | None = None) -> str:
+    """A random UUID4 in its canonical text form (RFC 4122 version and variant bits set)."""
+    raw = bytearray(os.urandom(16) if random_bytes is None else random_bytes[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def iso_utc(time_ns: int) -> str:
+    """ISO 8601 UTC with microseconds, ending in Z: the form the service and our contract use."""
+    seconds, nanos = divmod(time_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"

@@ -15,15 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from azext_prototype.telemetry.event import Event, Invocation, build_event
-from azext_prototype.telemetry.ids import iso_utc, new_event_id
-from azext_prototype.telemetry.profile import read_tenant_id
-from azext_prototype.telemetry.projectfile import ProjectFacts, read_project_facts
-from azext_prototype.version import VERSION
-from telemetry_sender.envelope import build_envelope
+from azext_prototype.telemetry.azcontext import Invocation
 from telemetry_sender.layout import SpoolLayout, az_config_dir
 from telemetry_sender.settings import COLLECT_ENV_VAR, TelemetrySettings, parse_az_bool, resolve_settings
-from telemetry_sender.spool import write_event
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from azext_prototype.telemetry.event import Event
 
 logger = logging.getLogger(__name__)
 DEBUG_ENV_VAR = "AZ_PROTOTYPE_TELEMETRY_DEBUG"
@@ -90,7 +88,12 @@ def record(
         if debug:
             _debug_print(stream, f"disabled ({settings.reason}); nothing recorded")
         return None
-    assert settings.connection is not None
+    # Only now the builders: a disabled command pays for the settings check alone.
+    from azext_prototype.telemetry.event import build_event, iso_utc, new_event_id
+    from azext_prototype.telemetry.sources import read_project_facts, read_tenant_id
+    from azext_prototype.version import VERSION
+    from telemetry_sender.spool import write_event
+
     config_dir = az_config_dir(env)
     project = read_project_facts(project_dir_for(invocation.command_name, invocation.arguments, cwd or os.getcwd()))
     timestamp = iso_utc(invocation.time_ns)
@@ -102,7 +105,7 @@ def record(
         event_id=new_event_id(),
         timestamp=timestamp,
     )
-    envelope = envelope_for(event, settings, timestamp)
+    envelope = envelope_for(event, settings, timestamp, VERSION)
     if debug:
         _debug_print(stream, "recording event", envelope)
     layout = SpoolLayout.default(env)
@@ -119,16 +122,15 @@ def record(
     return path
 
 
-def envelope_for(event: Event, settings: TelemetrySettings, timestamp: str) -> dict[str, Any]:
+def envelope_for(event: Event, settings: TelemetrySettings, timestamp: str, version: str) -> dict[str, Any]:
     """The envelope for `event`, addressed by the connection string's instrumentation key."""
+    from telemetry_sender.envelope import build_envelope
+
     assert settings.connection is not None
     return build_envelope(
         event.properties,
         event.measurements,
         instrumentation_key=settings.connection.instrumentation_key,
         time=timestamp,
-        version=VERSION,
+        version=version,
     )
-
-
-__all__ = ["record", "envelope_for", "project_dir_for", "current_settings", "debug_enabled", "ProjectFacts"]

@@ -13,8 +13,8 @@ import json
 import math
 from typing import Any
 
-from azext_prototype.telemetry.scrub import is_enum_like, scrub_text
-from azext_prototype.telemetry.words import is_identifying_name, is_sensitive_name, split_words
+from azext_prototype.telemetry.shapes import is_enum_like
+from azext_prototype.telemetry.shapes import is_identifying_name, is_sensitive_name, split_words
 
 REDACTED = "***"
 MAX_TEXT_BYTES = 1024
@@ -114,6 +114,8 @@ def sanitize_error(text: str) -> str:
         raw = _as_text(text)
         # Scrub a bounded prefix: patterns must not be cut in two by the cap, and a
         # megabyte of text must not cost the user regex time.
+        from azext_prototype.telemetry.scrub import scrub_text
+
         scrubbed = scrub_text(raw[: MAX_TEXT_BYTES * 4])
         return truncate_utf8(scrubbed.replace("\x00", ""))
     except Exception:  # noqa: BLE001 - the contract: never raise

@@ -45,9 +45,8 @@ def _record_safely(
     duration_ms = (time.perf_counter() - started) * 1000.0
     try:
         from azext_prototype.telemetry.azcontext import (
-            bound_arguments, collect_telemetry_setting, find_cmd, function_defaults, given_parameters,
+            Invocation, bound_arguments, collect_telemetry_setting, find_cmd, function_defaults, given_parameters,
         )
-        from azext_prototype.telemetry.event import Invocation
         from azext_prototype.telemetry.record import record
 
         cmd = find_cmd(args, kwargs)

@@ -1,30 +1,66 @@
-"""Read the few fields the event needs from prototype.yaml, without importing yaml.
+"""Read the facts the event needs from disk: the signed-in tenant and the project's config.
 
-The file is the simple block mapping `init` writes (`project:` with name, id,
-location, environment, iac_tool; `ai:` with provider, model). PyYAML costs
-milliseconds to import, so the recorder reads these two-level scalars itself and
-ignores anything it does not understand.
+Both readers are cheap and never raise. The tenant comes from az's profile file
+(never a subscription id). prototype.yaml is the simple block mapping `init`
+writes (`project:` with name, id, location, environment, iac_tool; `ai:` with
+provider, model); PyYAML costs milliseconds to import, so the two-level scalars
+are read here directly and anything else is ignored.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from azext_prototype.telemetry.shapes import is_guid
+from telemetry_sender.values import FrozenValue
+
+PROFILE_FILE = "azureProfile.json"
+_MAX_PROFILE_BYTES = 8 * 1024 * 1024
+
+
+def tenant_from_profile(profile: object) -> str:
+    """The default subscription's tenantId from a parsed azureProfile.json; "" when none is signed in."""
+    if not isinstance(profile, dict):
+        return ""
+    subscriptions = profile.get("subscriptions")
+    if not isinstance(subscriptions, list):
+        return ""
+    for entry in subscriptions:
+        if isinstance(entry, dict) and entry.get("isDefault") is True:
+            tenant = entry.get("tenantId")
+            return tenant.lower() if is_guid(tenant) else ""
+    return ""
+
+
+def read_tenant_id(config_dir: Path) -> str:
+    """tenantId of the signed-in az profile under `config_dir`; "" when absent or unreadable."""
+    path = config_dir / PROFILE_FILE
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_MAX_PROFILE_BYTES + 1)
+    except OSError:
+        return ""
+    if len(data) > _MAX_PROFILE_BYTES:
+        return ""
+    try:
+        # az writes this file with a UTF-8 BOM on some platforms.
+        return tenant_from_profile(json.loads(data.decode("utf-8-sig")))
+    except ValueError:
+        return ""
+
 
 PROJECT_FILE = "prototype.yaml"
 _MAX_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True)
-class ProjectFacts:
+class ProjectFacts(FrozenValue):
     """What the event reports about the project: never its name."""
 
-    project_id: str = ""
-    provider: str = ""
-    model: str = ""
-    location: str = ""
+    __slots__ = ("project_id", "provider", "model", "location")
+    _defaults = {"project_id": "", "provider": "", "model": "", "location": ""}
 
 
 def _scalar(text: str) -> str:
