@@ -16,6 +16,9 @@ $(STAMP): setup.py Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check $(DEV_PACKAGES)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	# az discovers a dev extension by the *.egg-info beside the sources; new setuptools
+	# editable installs no longer leave one there, so make it explicitly.
+	$(PY) setup.py --quiet egg_info
 	touch $(STAMP)
 
 test: $(STAMP)
