@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from telemetry_sender.values import FrozenValue
 
 SPOOL_DIRNAME = "spool"
 PENDING_SUFFIX = ".json"
@@ -22,10 +23,13 @@ def az_config_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(os.path.expanduser(configured)) if configured else Path(os.path.expanduser("~")) / ".azure"
 
 
-@dataclass(frozen=True)
-class SpoolLayout:
-    """The paths under one spool root; building it touches no disk."""
+class SpoolLayout(FrozenValue):
+    """The paths under one spool root; building it touches no disk.
 
+    A FrozenValue, not a dataclass: it is defined on every az command (see values.py).
+    """
+
+    __slots__ = ("root",)
     root: Path
 
     @classmethod

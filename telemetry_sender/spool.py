@@ -36,10 +36,10 @@ def write_event(layout: SpoolLayout, envelope: Mapping[str, Any], now_ns: int | 
 import errno  # noqa: E402 - the read side's imports stay out of the recorder's view above
 import heapq  # noqa: E402
 import stat  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from typing import TYPE_CHECKING, Iterator  # noqa: E402
 
 from telemetry_sender.layout import LEASE_SUFFIX  # noqa: E402
+from telemetry_sender.values import FrozenValue  # noqa: E402
 from telemetry_sender.protocol import (  # noqa: E402
     MAX_ITEM_BYTES,
     QUARANTINE_CAP_BYTES,
@@ -62,16 +62,11 @@ class Unsendable(Exception):
     """A claimed file that must be quarantined; the message is the reason."""
 
 
-@dataclass(frozen=True)
-class SweepResult:
+class SweepResult(FrozenValue):
     """What housekeeping did: losses (expired, evicted) and repairs (temp files, dead leases)."""
 
-    expired: int = 0
-    evicted: int = 0
-    stale_temp: int = 0
-    released_leases: int = 0
-    pending: int = 0
-    pending_bytes: int = 0
+    __slots__ = ("expired", "evicted", "stale_temp", "released_leases", "pending", "pending_bytes")
+    _defaults = dict.fromkeys(__slots__, 0)
 
 
 def is_pending_name(name: str) -> bool:
