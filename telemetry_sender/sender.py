@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 # Reasons that mean "not configured" rather than "the user opted out": keep the events.
-_NOT_CONFIGURED = ("no connection string", "invalid connection string")
 _PARENT_WAIT_SECONDS = 2.0
 _EXIT_MARGIN_SECONDS = 5.0  # the drain stops this long before the watchdog would kill it
 
@@ -125,7 +124,7 @@ def _utcnow() -> datetime:
 
 def _opted_out(settings: Any) -> bool:
     """Disabled by the user's choice (DO_NOT_TRACK, collect_telemetry=no), not merely unconfigured."""
-    return not settings.enabled and not str(settings.reason).startswith(_NOT_CONFIGURED)
+    return not settings.enabled and bool(getattr(settings, "opted_out", False))
 
 
 def _lose(state: dict[str, Any], reason: str, count: int) -> None:

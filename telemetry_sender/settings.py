@@ -32,13 +32,20 @@ _MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class TelemetrySettings(FrozenValue):
-    """The decision and why: `reason` is shown by `status` ("enabled" when on)."""
+    """The decision and why: `reason` is shown by `status` ("enabled" when on).
 
-    __slots__ = ("enabled", "reason", "connection", "connection_source")
+    `opted_out` tells the user's choice (DO_NOT_TRACK, collect_telemetry=no), which makes
+    a sender delete pending events, from a missing or broken connection string, which
+    only keeps them waiting.
+    """
+
+    __slots__ = ("enabled", "reason", "connection", "connection_source", "opted_out")
+    _defaults = {"opted_out": False}
     enabled: bool
     reason: str
     connection: ConnectionString | None
     connection_source: str
+    opted_out: bool
 
 
 def parse_az_bool(value: str) -> bool | None:
@@ -135,18 +142,18 @@ def resolve_settings(
         except ConnectionStringError as exc:
             connection_error = str(exc)
 
-    def result(enabled: bool, reason: str) -> TelemetrySettings:
-        return TelemetrySettings(enabled, reason, connection, source)
+    def result(enabled: bool, reason: str, opted_out: bool = False) -> TelemetrySettings:
+        return TelemetrySettings(enabled, reason, connection, source, opted_out)
 
     if do_not_track(env):
-        return result(False, f"{DO_NOT_TRACK_ENV_VAR} is set")
+        return result(False, f"{DO_NOT_TRACK_ENV_VAR} is set", opted_out=True)
     if collect_telemetry is _UNSET:
         value, where = _collect_setting(env)
     else:
         value, where = collect_telemetry, collect_telemetry_source  # type: ignore[assignment]
     opt_out = _opt_out_reason(value, where)  # type: ignore[arg-type]
     if opt_out:
-        return result(False, opt_out)
+        return result(False, opt_out, opted_out=True)
     if not raw_connection:
         return result(False, "no connection string")
     if connection is None:

@@ -43,9 +43,11 @@ def spool_events(layout: SpoolLayout, count: int, when: datetime | None = None) 
     return ids
 
 
-def settings_for(endpoint: str, enabled: bool = True, reason: str = "enabled") -> TelemetrySettings:
-    """Enabled settings pointing at `endpoint`."""
-    return TelemetrySettings(enabled, reason, ConnectionString(IKEY, endpoint), "test")
+def settings_for(
+    endpoint: str, enabled: bool = True, reason: str = "enabled", opted_out: bool = False
+) -> TelemetrySettings:
+    """Settings pointing at `endpoint` (enabled unless told otherwise)."""
+    return TelemetrySettings(enabled, reason, ConnectionString(IKEY, endpoint), "test", opted_out)
 
 
 def event_ids(envelopes) -> list[str]:

@@ -242,7 +242,7 @@ def test_corrupt_files_are_quarantined_and_the_rest_sent(layout, clock):
 @responses.activate(registry=registries.OrderedRegistry)
 def test_opt_out_at_send_time_deletes_pending_unsent(layout, clock):
     spool_events(layout, 5)
-    settings = settings_for(ENDPOINT, enabled=False, reason="DO_NOT_TRACK is set")
+    settings = settings_for(ENDPOINT, enabled=False, reason="DO_NOT_TRACK is set", opted_out=True)
     report = drain(layout, settings, manual=False, now=clock)
     assert report.outcome == "disabled" and report.opted_out == 5
     assert pending(layout) == [] and len(responses.calls) == 0

@@ -133,3 +133,14 @@ def test_config_file_without_the_key_does_not_import_configparser(tmp_path, monk
 @pytest.mark.parametrize("text, value", [("YES", True), ("On", True), ("1", True), ("off", False), ("0", False), ("x", None)])
 def test_parse_az_bool(text, value):
     assert parse_az_bool(text) is value
+
+
+def test_opted_out_marks_the_users_choice_not_a_missing_connection_string():
+    from telemetry_sender.settings import resolve_settings
+
+    conn = {"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9/"}
+    assert resolve_settings({**conn, "DO_NOT_TRACK": "1"}, None).opted_out
+    assert resolve_settings(conn, "no").opted_out
+    assert not resolve_settings({}, None).opted_out
+    assert not resolve_settings({"APPLICATIONINSIGHTS_CONNECTION_STRING": "junk"}, None).opted_out
+    assert not resolve_settings(conn, None).opted_out
