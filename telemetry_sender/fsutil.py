@@ -15,6 +15,9 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+# Opening a FIFO for reading blocks until a writer appears; non-blocking, it returns at once
+# and the S_ISREG check below refuses it. No effect on regular files.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class UnsafePathError(OSError):
@@ -54,9 +57,12 @@ def write_private_atomic(path: Path, data: bytes, temp_name: str | None = None) 
     return path
 
 
-def read_regular_file(path: Path, max_bytes: int) -> bytes:
-    """Read a regular file without following a symlink; refuse anything over `max_bytes`."""
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+def read_regular_file(path: Path, max_bytes: int, follow_symlinks: bool = False) -> bytes:
+    """Read a regular file (never blocking on a FIFO or device); refuse anything over `max_bytes`.
+
+    Symlinks are refused unless `follow_symlinks` (for the user's own inputs such as az's config).
+    """
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | (0 if follow_symlinks else _NOFOLLOW) | _BINARY)
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from telemetry_sender.connection_string import ConnectionString, ConnectionStringError, parse_connection_string
+from telemetry_sender.fsutil import read_regular_file
 from telemetry_sender.layout import az_config_dir
 from telemetry_sender.protocol import CONNECTION_STRING_ENV_VARS
 from telemetry_sender.values import FrozenValue
@@ -72,8 +73,9 @@ def config_file_path(env: Mapping[str, str]) -> Path:
 def read_config_collect_telemetry(path: Path) -> str | None:
     """core.collect_telemetry from an az config file; None when absent or unreadable."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        # Regular files only: a FIFO or device in its place must not hang the command.
+        text = read_regular_file(path, _MAX_CONFIG_BYTES, follow_symlinks=True).decode("utf-8-sig")
+    except (OSError, ValueError):
         return None
     if "collect_telemetry" not in text.lower() or len(text) > _MAX_CONFIG_BYTES:
         return None  # the common case: skip importing configparser

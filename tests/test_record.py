@@ -306,3 +306,47 @@ def test_az_config_value_from_cmd_disables(tmp_path, spawned, monkeypatch):
 
     init(cmd=fake_cmd(tmp_path, specified=[], collect="no"))
     assert not (tmp_path / "azure").exists()
+
+
+# --- special files where our inputs should be: never hang, never break the command ---
+
+def _finishes(fn, fifo=None, timeout=10.0):
+    """Run fn in a daemon thread; True when it returns before the deadline (a FIFO is then released)."""
+    import threading
+
+    box = []
+    worker = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive() and fifo is not None:
+        try:  # release the blocked open() so the thread can end
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    return not worker.is_alive() and bool(box)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+@pytest.mark.parametrize("where", ["prototype.yaml", "azureProfile.json", "config", "state.json"])
+def test_a_fifo_in_place_of_an_input_file_does_not_hang(tmp_path, spawned, where):
+    env = make_env(tmp_path)
+    project = tmp_path / "proj"
+    project.mkdir()
+    azure = tmp_path / "azure"
+    root = SpoolLayout.default(env).root
+    root.mkdir(parents=True, mode=0o700)
+    target = {"prototype.yaml": project / "prototype.yaml", "azureProfile.json": azure / "azureProfile.json",
+              "config": azure / "config", "state.json": root / "state.json"}[where]
+    os.mkfifo(target)
+    assert _finishes(lambda: record(inv(), env=env, cwd=str(project)), fifo=target)
+    assert len(spool_files(env)) == 1
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_symlinked_as_project_file_is_ignored(tmp_path, spawned, device):
+    from azext_prototype.telemetry.sources import ProjectFacts, read_project_facts
+
+    if not os.path.exists(device):
+        pytest.skip("no such device")
+    os.symlink(device, tmp_path / "prototype.yaml")
+    assert _finishes(lambda: read_project_facts(tmp_path)) and read_project_facts(tmp_path) == ProjectFacts()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from azext_prototype.telemetry.shapes import is_guid
+from telemetry_sender.fsutil import read_regular_file
 from telemetry_sender.values import FrozenValue
 
 PROFILE_FILE = "azureProfile.json"
@@ -39,9 +40,9 @@ def read_tenant_id(config_dir: Path) -> str:
     """tenantId of the signed-in az profile under `config_dir`; "" when absent or unreadable."""
     path = config_dir / PROFILE_FILE
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_PROFILE_BYTES + 1)
-    except OSError:
+        # Regular files only: a FIFO or device here must not hang or flood the command.
+        data = read_regular_file(path, _MAX_PROFILE_BYTES, follow_symlinks=True)
+    except (OSError, ValueError):
         return ""
     if len(data) > _MAX_PROFILE_BYTES:
         return ""
@@ -113,8 +114,8 @@ def read_project_facts(project_dir: str | os.PathLike[str] | None) -> ProjectFac
     """The project fields of `<project_dir or cwd>/prototype.yaml`; empty when absent or unreadable."""
     try:
         path = Path(project_dir or os.getcwd()).expanduser() / PROJECT_FILE
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_BYTES + 1)
+        # Regular files only (a symlink to one is fine): a FIFO or /dev/zero must not hang us.
+        data = read_regular_file(path, _MAX_BYTES, follow_symlinks=True)
         if len(data) > _MAX_BYTES:
             return ProjectFacts()
         return facts_from_mapping(parse_block_mapping(data.decode("utf-8-sig", "replace")))
