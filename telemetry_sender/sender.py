@@ -192,7 +192,7 @@ class _BatchSource:
             except spool.Unsendable as exc:
                 self._quarantine(lease, name, str(exc), now)
                 continue
-            except ValueError:  # a number JSON cannot carry (NaN) slipped in
+            except (ValueError, RecursionError):  # NaN slipped in, or too deep to encode again
                 self._quarantine(lease, name, "corrupt: not serializable", now)
                 continue
             return _Item(name, lease, envelope, data)

@@ -199,6 +199,8 @@ def read_claimed(lease: Path) -> dict[str, Any]:
         raise Unsendable("corrupt: not UTF-8") from None
     except ValueError:
         raise Unsendable("corrupt: not JSON") from None
+    except RecursionError:  # 64 KB of "[" is valid-looking input that no sender may crash on
+        raise Unsendable("corrupt: nested too deeply") from None
     return _check_envelope(value)
 
 

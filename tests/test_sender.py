@@ -332,3 +332,14 @@ def test_send_command_prints_one_line_or_json(layout, monkeypatch, capsys, tmp_p
         spool_events(layout, 1)
         assert command_send(argparse.Namespace(json=False, background=False), layout) == 1
         assert capsys.readouterr().out.startswith("backing-off: sent 0, kept for retry 1, next attempt ")
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_deeply_nested_file_is_quarantined_and_the_rest_sent(layout, clock):
+    ids = spool_events(layout, 2)
+    name = f"{int(NOW.timestamp() * 1e9) - 1:020d}-bbbbbbbbbbbb.json"
+    (layout.spool / name).write_bytes(b"[" * 5000 + b"]" * 5000)  # json.loads raises RecursionError
+    responses.post(URL, json=ok(2))
+    report = run(layout, clock)
+    assert report.quarantined == 1 and sent_ids() == ids
+    assert not [p for p in layout.spool.iterdir() if p.name.endswith(".lease")]  # nothing left claimed

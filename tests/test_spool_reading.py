@@ -202,3 +202,9 @@ def test_listing_memory_is_bounded_by_the_chunk(layout, monkeypatch):
     monkeypatch.setattr(spool.heapq, "nsmallest", lambda n, it: seen.append(n) or real(n, it))
     assert len(list(spool.iter_pending_names(layout, chunk=8))) == 50
     assert set(seen) == {8} and len(seen) == 7
+
+
+def test_a_deeply_nested_file_is_quarantined_not_a_crash(layout):
+    layout.spool.mkdir(parents=True)
+    (layout.spool / _name()).write_bytes(b"[" * 5000 + b"]" * 5000)
+    assert _quarantine_reason(layout, _name()) == "corrupt: nested too deeply"
