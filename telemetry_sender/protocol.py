@@ -41,6 +41,8 @@ STATUS_PARTIAL = 206
 REDIRECT_STATUSES = frozenset({307, 308})
 MAX_REDIRECTS = 10
 REDIRECT_CACHE_DEFAULT_SECONDS = 12 * 3600  # .NET caches for max-age or 12 h
+REDIRECT_CACHE_MAX_SECONDS = 24 * 3600  # our bound on max-age: a stale regional host is never pinned for long
+MAX_HOST_CHARS = 253  # a DNS name's length limit: longer "hosts" in a Location are refused
 # The Python SDKs retry these whole requests.
 RETRIABLE_STATUSES = frozenset({401, 403, 408, 429, 500, 502, 503, 504})
 # Item-level statuses inside a 206 that are worth re-sending (.NET channel), less 439

@@ -12,7 +12,13 @@ from typing import Mapping
 from urllib.parse import urljoin, urlsplit
 
 from telemetry_sender.connection_string import is_loopback_host, track_url
-from telemetry_sender.protocol import MAX_REDIRECTS, REDIRECT_CACHE_DEFAULT_SECONDS, REDIRECT_STATUSES
+from telemetry_sender.protocol import (
+    MAX_HOST_CHARS,
+    MAX_REDIRECTS,
+    REDIRECT_CACHE_DEFAULT_SECONDS,
+    REDIRECT_CACHE_MAX_SECONDS,
+    REDIRECT_STATUSES,
+)
 from telemetry_sender.transport import Transport, TransportResult
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
@@ -22,7 +28,8 @@ def redirect_endpoint(location: str | None, current_url: str) -> str | None:
     """The new endpoint (scheme://host[:port]) named by a Location header; None when refused.
 
     Refused: no Location, a scheme other than http(s), https -> http, and plain http
-    to anything but a loopback host (the connection string's own rule).
+    to anything but a loopback host (the connection string's own rule). Only scheme,
+    host and port are kept: credentials in a Location are never stored or sent.
     """
     if not location or not location.strip():
         return None
@@ -30,23 +37,25 @@ def redirect_endpoint(location: str | None, current_url: str) -> str | None:
         target = urlsplit(urljoin(current_url, location.strip()))
         current = urlsplit(current_url)
         host = target.hostname or ""
-        target.port  # noqa: B018 - raises on a malformed port
+        port = target.port
     except ValueError:
         return None
     scheme = target.scheme.lower()
-    if not host or scheme not in ("http", "https"):
+    if not host or len(host) > MAX_HOST_CHARS or scheme not in ("http", "https"):
         return None
     if scheme == "http" and (current.scheme.lower() == "https" or not is_loopback_host(host)):
         return None
-    return f"{scheme}://{target.netloc}"
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}" + (f":{port}" if port is not None else "")
 
 
 def cache_seconds(cache_control: str | None) -> int:
-    """How long to remember a redirect: Cache-Control max-age, else 12 h."""
+    """How long to remember a redirect: Cache-Control max-age (at most a day), else 12 h."""
     if cache_control:
         match = _MAX_AGE.search(cache_control)
         if match:
-            return int(match.group(1))
+            digits = match.group(1)
+            return REDIRECT_CACHE_MAX_SECONDS if len(digits) > 9 else min(int(digits), REDIRECT_CACHE_MAX_SECONDS)
     return REDIRECT_CACHE_DEFAULT_SECONDS
 
 

@@ -187,6 +187,16 @@ def test_redirect_is_followed_and_cached_in_state(layout, clock):
 
 
 @responses.activate(registry=registries.OrderedRegistry)
+def test_an_absurd_redirect_max_age_is_bounded_not_a_crash_after_delivery(layout, clock):
+    spool_events(layout, 2)
+    responses.post(URL, status=308, headers={"Location": "http://127.0.0.2:9/", "Cache-Control": "max-age=" + "9" * 30})
+    responses.post("http://127.0.0.2:9/v2.1/track", json=ok(2))
+    report = run(layout, clock)  # used to raise OverflowError with the batch accepted but still leased
+    assert report.sent == 2 and not list(layout.spool.iterdir())
+    assert parse_time(load_state(layout.state_file)["redirect"]["expires"]) == NOW + timedelta(days=1)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
 def test_https_to_http_redirect_keeps_the_batch(layout, clock):
     spool_events(layout, 2)
     responses.post("https://dc.example.com/v2.1/track", status=307, headers={"Location": "http://dc.example.com/"})

@@ -109,6 +109,10 @@ def test_timeout_is_shortened_by_the_remaining_lifetime():
         ("ftp://127.0.0.1/", "http://127.0.0.1:4/v2.1/track", None),
         ("", "https://dc.example.com/v2.1/track", None),
         (None, "https://dc.example.com/v2.1/track", None),
+        # scheme + host only: credentials in a Location are neither kept nor sent
+        ("https://user:secret@eu.example.com/x", "https://dc.example.com/v2.1/track", "https://eu.example.com"),
+        ("http://[::1]:5/", "http://127.0.0.1:4/v2.1/track", "http://[::1]:5"),
+        ("https://" + "a" * 300 + ".example.com/", "https://dc.example.com/v2.1/track", None),  # not a host name
     ],
 )
 def test_redirect_targets(location, current, expected):
@@ -117,7 +121,8 @@ def test_redirect_targets(location, current, expected):
 
 @pytest.mark.parametrize(
     "header, seconds",
-    [("max-age=60", 60), ("public, max-age=3600", 3600), ('max-age="5"', 5), ("no-cache", 43200), (None, 43200)],
+    [("max-age=60", 60), ("public, max-age=3600", 3600), ('max-age="5"', 5), ("no-cache", 43200), (None, 43200),
+     ("max-age=" + "9" * 40, 86400)],  # bounded: a day at most
 )
 def test_redirect_cache_lifetime(header, seconds):
     assert cache_seconds(header) == seconds
