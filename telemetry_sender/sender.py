@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 # Reasons that mean "not configured" rather than "the user opted out": keep the events.
-_PARENT_WAIT_SECONDS = 2.0
 _EXIT_MARGIN_SECONDS = 5.0  # the drain stops this long before the watchdog would kill it
 
 
@@ -127,15 +126,20 @@ def _opted_out(settings: Any) -> bool:
     return not settings.enabled and bool(getattr(settings, "opted_out", False))
 
 
+def _count(value: object) -> int:
+    """A saved counter as a non-negative int; anything else (a hand-edited state file) reads as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def _lose(state: dict[str, Any], reason: str, count: int) -> None:
     if count:
-        state["lost"][reason] = int(state["lost"].get(reason, 0)) + count
+        state["lost"][reason] = _count(state["lost"].get(reason)) + count
 
 
 def _drop(state: dict[str, Any], folder: str, count: int) -> None:
     if count:
         dropped = state.get("dropped") if isinstance(state.get("dropped"), dict) else {}
-        dropped[folder] = int(dropped.get(folder, 0) or 0) + count
+        dropped[folder] = _count(dropped.get(folder)) + count
         state["dropped"] = dropped
 
 
@@ -254,7 +258,7 @@ def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: I
 
 
 def _record_failure(ctx: _Context, state: dict[str, Any], verdict: Verdict, now: datetime) -> None:
-    failures = int(state.get("consecutive_failures") or 0) + 1
+    failures = _count(state.get("consecutive_failures")) + 1
     wait = next_wait(failures, ctx.rng, offline=verdict.offline, retry_after=verdict.retry_after)
     state.update(
         consecutive_failures=failures,
@@ -470,21 +474,10 @@ def _lower_priority() -> None:
             pass
 
 
-def _wait_for_parent_exit(limit: float) -> None:
-    """Let the command that spawned us finish first (its exit reparents us), for at most `limit` seconds."""
-    parent = os.getppid()
-    if parent <= 1:
-        return
-    end = time.monotonic() + limit
-    while os.getppid() == parent and time.monotonic() < end:
-        time.sleep(0.02)
-
-
 def _background(layout: SpoolLayout, started: float) -> int:
     """The detached sender: quiet, low priority, logging to its own file; always exits 0."""
     os.umask(0o077)
     _lower_priority()
-    _wait_for_parent_exit(_PARENT_WAIT_SECONDS)
     try:
         ensure_private_dir(layout.root)
         from telemetry_sender.sender_log import setup_sender_log

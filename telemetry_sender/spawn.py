@@ -29,11 +29,17 @@ DETACHED_PROCESS = 0x00000008  # never used: listed so tests can assert its abse
 WINDOWS_CREATION_FLAGS = CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP | BELOW_NORMAL_PRIORITY_CLASS
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
-# Runs first in the child: move to the spool root, find our package, run the sender.
+# Runs first in the child, started with `python -I -S`: move to the spool root, then wait
+# (for at most 2 s) until the command that spawned us has exited, and only then pay for
+# site-packages and imports, so the sender's start-up never competes with the command's
+# own finish for the CPU. Then find our package and run the sender.
 _BOOTSTRAP = (
-    "import os,sys\n"
+    "import os,sys,time\n"
     "a=sys.argv\n"
     "os.chdir(a[a.index('--spool')+1])\n"
+    "p=os.getppid();e=time.monotonic()+2\n"
+    "while p>1 and os.getppid()==p and time.monotonic()<e:time.sleep(.005)\n"
+    "import site;site.main()\n"
     "sys.path.insert(0,{parent!r})\n"
     "from telemetry_sender.cli import run\n"
     "sys.exit(run(a[1:]))\n"
@@ -41,9 +47,9 @@ _BOOTSTRAP = (
 
 
 def sender_argv(executable: str, spool_root: Path, package_parent: Path = PACKAGE_PARENT) -> list[str]:
-    """`<python> -I -c <bootstrap> send --spool <root> --background`: no event data."""
+    """`<python> -I -S -c <bootstrap> send --spool <root> --background`: no event data."""
     code = _BOOTSTRAP.format(parent=str(package_parent))
-    return [executable, "-I", "-c", code, "send", "--spool", str(spool_root), "--background"]
+    return [executable, "-I", "-S", "-c", code, "send", "--spool", str(spool_root), "--background"]
 
 
 def windows_popen_kwargs(spool_root: Path) -> dict[str, Any]:

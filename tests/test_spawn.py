@@ -53,9 +53,12 @@ def wait_for(path: Path, timeout: float = 20.0) -> dict:
 
 def test_argv_carries_only_the_spool_path(tmp_path):
     argv = spawn.sender_argv("/usr/bin/python3", tmp_path / "root", Path("/opt/ext"))
-    assert argv[:3] == ["/usr/bin/python3", "-I", "-c"]
-    assert argv[4:] == ["send", "--spool", str(tmp_path / "root"), "--background"]
-    assert "'/opt/ext'" in argv[3] and "telemetry_sender.cli" in argv[3]
+    assert argv[:4] == ["/usr/bin/python3", "-I", "-S", "-c"]
+    assert argv[5:] == ["send", "--spool", str(tmp_path / "root"), "--background"]
+    code = argv[4]
+    assert "'/opt/ext'" in code and "telemetry_sender.cli" in code
+    # site-packages and imports come only after the wait for the parent's exit
+    assert code.index("getppid") < code.index("site.main()") < code.index("telemetry_sender.cli")
 
 
 def test_windows_arguments():
