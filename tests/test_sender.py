@@ -353,3 +353,16 @@ def test_a_deeply_nested_file_is_quarantined_and_the_rest_sent(layout, clock):
     report = run(layout, clock)
     assert report.quarantined == 1 and sent_ids() == ids
     assert not [p for p in layout.spool.iterdir() if p.name.endswith(".lease")]  # nothing left claimed
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_hand_edited_state_file_cannot_crash_the_drain_or_skip_the_backoff(layout, clock):
+    spool_events(layout, 1)
+    (layout.spool / f"{int(NOW.timestamp() * 1e9) - 1:020d}-cccccccccccc.json").write_bytes(b"{bad")
+    layout.state_file.write_text(json.dumps({"consecutive_failures": "three", "backoff_seconds": [],
+                                             "dropped": {"quarantine": "many"}, "redirect": "x"}))
+    responses.post(URL, status=503)
+    report = run(layout, clock)
+    assert report.outcome == "backing-off" and report.quarantined == 1
+    state = load_state(layout.state_file)
+    assert state["consecutive_failures"] == 1 and parse_time(state["next_attempt"]) > NOW
