@@ -90,7 +90,9 @@ def test_project_config_fills_in():
 def test_identifying_values_never_fill_fields():
     project = ProjectFacts(project_id="my-project", provider="alice@contoso.com", model="/home/alice/m", location="not a region!")
     props = build(project=project, tenant=f"/subscriptions/{SUBSCRIPTION}").properties
-    assert [props[k] for k in ("projectId", "provider", "model", "location", "tenantId")] == [""] * 5
+    assert [props[k] for k in ("projectId", "tenantId")] == [""] * 2
+    # A value was there but may not be reported: the neutral marker, not the value.
+    assert [props[k] for k in ("provider", "model", "location")] == ["***"] * 3
 
 
 def test_resources_fill_type_sku_location():
@@ -199,3 +201,48 @@ def test_project_reader_tolerates_garbage(tmp_path, text):
 
 def test_project_reader_missing_file(tmp_path):
     assert read_project_facts(tmp_path / "nowhere") == ProjectFacts()
+
+
+# --- provider, model and location: only values that cannot name anyone (audit R1) ---
+
+@pytest.mark.parametrize("model", ["my-private-deployment-7", "alice", "gpt-4o-alice", "contoso-gpt", "jdoe/gpt-4o",
+                                   "gpt4o-prod", TENANT, "Alice Smith"])
+def test_a_chosen_deployment_name_is_never_the_model(model):
+    for source in ({"arguments": {"model": model}}, {"project": ProjectFacts(model=model)}):
+        inv = invocation(arguments=source.get("arguments", {}), given=source.get("arguments", {}))
+        props = build(inv, project=source.get("project", ProjectFacts())).properties
+        assert props["model"] == "***"
+        assert model not in props["parameters"]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4.1", "openai/gpt-4.1", "gpt-35-turbo-16k", "o3-mini", "Phi-3.5-mini-instruct",
+                                   "meta/Llama-4-Scout-17B-16E-Instruct", "text-embedding-3-large", "DeepSeek-R1"])
+def test_known_model_ids_are_kept(model):
+    props = build(invocation(arguments={"model": model}, given={"model": model})).properties
+    assert props["model"] == model and json.loads(props["parameters"]) == {"model": model}
+
+
+def test_provider_is_one_of_the_known_providers():
+    from azext_prototype import project
+    from azext_prototype.telemetry.event import PROVIDERS
+
+    assert PROVIDERS == project.AI_PROVIDERS
+    for provider in project.AI_PROVIDERS:
+        assert build(project=ProjectFacts(provider=provider)).properties["provider"] == provider
+    assert build(project=ProjectFacts(provider="alice")).properties["provider"] == "***"
+    assert build(project=ProjectFacts(provider="")).properties["provider"] == ""
+
+
+@pytest.mark.parametrize("location", ["alicesmith", "contoso", "hunter2", "jdoe"])
+def test_a_region_shaped_name_is_not_a_location(location):
+    props = build(invocation(arguments={"location": location}, given={"location": location})).properties
+    assert props["location"] == "***"
+    assert json.loads(props["parameters"]) == {"location": "***"}
+    assert build(project=ProjectFacts(location=location)).properties["location"] == "***"
+
+
+@pytest.mark.parametrize("location, short", [("westus3", "westus3"), ("West US 3", "westus3"), ("southafricanorth", "southafricanorth"),
+                                             ("usgovvirginia", "usgovvirginia"), ("eastus2euap", "eastus2euap")])
+def test_regions_are_kept_in_short_form(location, short):
+    props = build(invocation(arguments={"location": location}, given={"location": location})).properties
+    assert props["location"] == short and json.loads(props["parameters"]) == {"location": short}

@@ -234,3 +234,10 @@ def test_sanitize_parameters_never_raises_and_is_json(params):
 def test_sanitize_error_never_raises_and_is_capped(text):
     out = sanitize_error(text)  # type: ignore[arg-type]
     assert isinstance(out, str) and len(out.encode("utf-8")) <= MAX_TEXT_BYTES
+
+
+def test_model_and_location_values_must_be_model_ids_and_regions():
+    cleaned = sanitize_parameters({"region": "alicesmith", "ai_model": "jdoe-deploy", "location": "West US 3",
+                                   "model": "gpt-4o-mini", "target_locations": ["eastus", "contoso"]})
+    assert cleaned == {"region": "***", "ai_model": "***", "location": "westus3", "model": "gpt-4o-mini",
+                       "target_locations": ["eastus", "***"]}

@@ -18,8 +18,9 @@ from azext_prototype.telemetry.shapes import (
     is_command_name,
     is_enum_like,
     is_guid,
+    is_model_name,
     is_resource_type,
-    normalize_location,
+    region_or_empty,
 )
 from telemetry_sender.values import FrozenValue
 
@@ -32,6 +33,8 @@ MEASUREMENT_KEYS = ("durationMs",)
 _PROVIDER_ARGS = ("ai_provider", "provider")
 _MODEL_ARGS = ("model", "ai_model")
 _LOCATION_ARGS = ("location",)
+# azext_prototype.project.AI_PROVIDERS (not imported: it loads yaml); a test keeps them equal.
+PROVIDERS = ("azure-openai", "copilot", "github-models")
 
 
 class Event(FrozenValue):
@@ -47,6 +50,34 @@ def guid_or_empty(value: object) -> str:
 
 def _word(value: object, allow_slash: bool = False) -> str:
     return value if isinstance(value, str) and is_enum_like(value, allow_slash) else ""
+
+
+def _checked(value: object, keep: str) -> str:
+    """`keep` when the value passed its check, "" when there was no value, *** when it did not pass."""
+    if keep:
+        return keep
+    return REDACTED if isinstance(value, str) and value.strip() else ""
+
+
+def provider_field(value: object) -> str:
+    """One of the known AI providers (any case), "" when unknown, *** for anything else."""
+    folded = value.strip().lower() if isinstance(value, str) else ""
+    return _checked(value, folded if folded in PROVIDERS else "")
+
+
+def model_field(value: object) -> str:
+    """A known model id; a chosen name (an Azure OpenAI deployment's) becomes ***."""
+    text = value.strip() if isinstance(value, str) else ""
+    return _checked(value, text if is_model_name(text) else "")
+
+
+def location_field(*candidates: object) -> str:
+    """The first candidate that is an Azure region (short form); *** when values were given but none is."""
+    for value in candidates:
+        region = region_or_empty(value)
+        if region:
+            return region
+    return _checked(next((v for v in candidates if isinstance(v, str) and v.strip()), ""), "")
 
 
 def _first(arguments: Mapping[str, Any], names: Iterable[str]) -> object:
@@ -74,7 +105,7 @@ def _resource_fields(resources: Iterable[Mapping[str, Any]]) -> tuple[str, str, 
         kind = item.get("resourceType")
         types.append(kind if is_resource_type(kind) else "")
         skus.append(_word(item.get("sku")))
-        locations.append(normalize_location(item.get("location")))
+        locations.append(region_or_empty(item.get("location")))
     return _joined(types), _joined(skus), _joined(locations)
 
 
@@ -124,12 +155,10 @@ def build_event(
         "projectId": guid_or_empty(project.project_id),
         "commandName": command if is_command_name(command) else "",
         "parameters": parameters,
-        "provider": _word(_first(arguments, _PROVIDER_ARGS) or project.provider).lower(),
-        "model": _word(_first(arguments, _MODEL_ARGS) or project.model, allow_slash=True),
+        "provider": provider_field(_first(arguments, _PROVIDER_ARGS) or project.provider),
+        "model": model_field(_first(arguments, _MODEL_ARGS) or project.model),
         "resourceType": resource_type,
-        "location": normalize_location(_first(arguments, _LOCATION_ARGS))
-        or resource_location
-        or normalize_location(project.location),
+        "location": location_field(_first(arguments, _LOCATION_ARGS), resource_location, project.location),
         "sku": sku,
         "extensionVersion": extension_version,
         "success": "true" if success else "false",

@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from azext_prototype.telemetry.shapes import is_enum_like
+from azext_prototype.telemetry.shapes import is_enum_like, is_model_name, region_or_empty
 from azext_prototype.telemetry.shapes import is_identifying_name, is_sensitive_name, split_words
 
 REDACTED = "***"
@@ -42,8 +42,17 @@ def _key_text(key: object) -> str | None:
     return None if text.startswith("_") else text
 
 
+_REGION_WORDS = frozenset({"location", "locations", "region", "regions"})
+
+
 def _clean_string(value: str, name: str) -> str:
-    return value if is_enum_like(value, allow_slash="model" in split_words(name)) else REDACTED
+    """Enum-like words are kept; a model must be a known model id, a location a region (short form)."""
+    words = split_words(name)
+    if "model" in words or "models" in words:
+        return value if is_model_name(value) else REDACTED
+    if _REGION_WORDS.intersection(words):
+        return region_or_empty(value) or REDACTED
+    return value if is_enum_like(value) else REDACTED
 
 
 def _clean(value: Any, name: str, depth: int, seen: frozenset[int]) -> Any:

@@ -172,3 +172,107 @@ def is_sensitive_name(name: str) -> bool:
 def is_identifying_name(name: str) -> bool:
     """True when a parameter of this name names a person, resource, path or carries free text."""
     return any(w in IDENTIFYING_WORDS for w in split_words(name))
+
+
+# --- Azure regions: composed only of geography words, so a chosen name cannot pass ---
+
+# Words Azure region names are made of (`westus3` = west + us + 3, `southafricanorth`,
+# `usgovvirginia`, `eastus2euap`). A region name is a sequence of these and an optional
+# trailing number; a person's, project's or resource's name is not.
+REGION_WORDS = frozenset(
+    {
+        "east", "west", "north", "south", "central", "us", "usgov", "usdod", "usnat", "ussec", "gov", "dod",
+        "europe", "asia", "pacific", "india", "jio", "japan", "korea", "uk", "uae", "brazil", "canada", "france",
+        "germany", "norway", "switzerland", "sweden", "australia", "africa", "qatar", "israel", "italy", "poland",
+        "mexico", "spain", "new", "zealand", "malaysia", "indonesia", "taiwan", "chile", "austria", "belgium",
+        "denmark", "finland", "greece", "saudi", "arabia", "china", "arizona", "texas", "virginia", "iowa",
+        "global", "euap", "stage", "stg",
+    }
+)
+_MAX_REGION_WORD = max(len(w) for w in REGION_WORDS)
+
+
+def _is_region_words(text: str) -> bool:
+    """True when `text` splits into REGION_WORDS (a small dynamic programme; text is short)."""
+    reachable = [True] + [False] * len(text)
+    for end in range(1, len(text) + 1):
+        for start in range(max(0, end - _MAX_REGION_WORD), end):
+            if reachable[start] and text[start:end] in REGION_WORDS:
+                reachable[end] = True
+                break
+    return reachable[-1]
+
+
+def region_or_empty(value: object) -> str:
+    """An Azure region in az's short form ("West US 3" -> "westus3") when it is made of region words; else ""."""
+    short = normalize_location(value)
+    if not short:
+        return ""
+    body = short.rstrip("0123456789")
+    if len(short) - len(body) > 2:
+        return ""
+    core = body[:-4] if body.endswith("euap") and body != "euap" else body  # eastus2euap
+    core = core.rstrip("0123456789") if core is not body else core
+    return short if core and _is_region_words(core) else ""
+
+
+# --- AI model ids: known families and qualifiers, so a chosen deployment name cannot pass ---
+
+# An Azure OpenAI deployment name is chosen by the user (it may be a person's or a project's
+# name); model ids are not. A value is reported as a model only when it is an optional known
+# publisher, then a known family, then version numbers and known qualifiers.
+MODEL_PUBLISHERS = frozenset(
+    {
+        "openai", "azure-openai", "microsoft", "meta", "mistral-ai", "mistralai", "deepseek", "cohere", "xai",
+        "ai21-labs", "core42", "anthropic", "google", "nvidia", "qwen", "black-forest-labs", "stability-ai",
+    }
+)
+MODEL_FAMILIES = frozenset(
+    {
+        "gpt", "chatgpt", "o1", "o3", "o4", "text", "davinci", "babbage", "ada", "curie", "dall", "whisper", "tts",
+        "sora", "codex", "claude", "llama", "meta", "mistral", "mixtral", "ministral", "codestral", "pixtral",
+        "phi", "gemini", "gemma", "grok", "deepseek", "cohere", "command", "embed", "ai21", "jamba", "jais",
+        "qwen", "qwq", "mai", "model", "computer", "flux", "stable", "nemotron", "granite",
+    }
+)
+MODEL_QUALIFIERS = frozenset(
+    {
+        "turbo", "mini", "nano", "preview", "instruct", "chat", "vision", "realtime", "audio", "transcribe",
+        "search", "large", "small", "medium", "tiny", "base", "latest", "embedding", "embeddings", "ada",
+        "sonnet", "opus", "haiku", "pro", "flash", "lite", "ultra", "plus", "light", "r", "v", "e", "x", "hd",
+        "image", "router", "ds", "multimodal", "moe", "scout", "maverick", "coder", "code", "reasoning",
+        "thinking", "distill", "nemo", "saba", "fast", "exp", "experimental", "use", "oss", "deep", "research",
+        "structured", "outputs", "online", "multilingual", "english", "diffusion", "xl", "dev", "schnell",
+        "kontext", "text", "davinci", "babbage", "curie", "whisper", "tts", "dall", "o1", "o3", "o4", "mistral",
+        "llama", "gpt", "phi", "qwen", "r1", "instant", "versatile", "codex", "nemotron", "granite", "jamba",
+    }
+)
+MAX_MODEL_CHARS = 80
+
+
+def _is_version_token(token: str) -> bool:
+    """`4o`, `3.5`, `0613`, `70b`, `128k`, `o1`, `v3`, `r1`, `8x7b`, `2024`: numbers with a short letter tag."""
+    head = token[1:] if token[:1].isalpha() and token[1:2].isdigit() else token
+    digits = head.rstrip("abcdefghijklmnopqrstuvwxyz")
+    if not digits or len(head) - len(digits) > 2 or not digits[0].isdigit() or len(digits) > 10:
+        return False
+    pieces = digits.replace("x", ".").split(".") if "x" in digits else digits.split(".")
+    return all(p.isdigit() for p in pieces)
+
+
+def is_model_name(value: object) -> bool:
+    """True for a known model id (`gpt-4o`, `openai/gpt-4.1`, `Phi-3.5-mini-instruct`), never a chosen name."""
+    if not isinstance(value, str) or not value or len(value) > MAX_MODEL_CHARS:
+        return False
+    text = value.lower()
+    publisher, slash, model = text.rpartition("/")
+    if slash and publisher not in MODEL_PUBLISHERS:
+        return False
+    tokens = model.replace("_", "-").split("-")
+    if not tokens[0] or len(tokens) > 12 or not all(c in _LOWER_ALNUM or c in ".-_" for c in model):
+        return False
+    if tokens[0] not in MODEL_FAMILIES and not _is_version_token(tokens[0]):
+        return False
+    if tokens[0] not in MODEL_FAMILIES and tokens[0][:1] not in ("o",):
+        return False  # a bare number is not a model id
+    return all(t in MODEL_QUALIFIERS or t in MODEL_FAMILIES or _is_version_token(t) for t in tokens[1:])
