@@ -129,20 +129,24 @@ def claim(layout: SpoolLayout, name: str, deadline: int) -> Path | None:
     return lease
 
 
-def release(layout: SpoolLayout, lease: Path, name: str) -> None:
-    """Give a leased file back to the spool, unchanged, for a later sender."""
+def release(layout: SpoolLayout, lease: Path, name: str) -> bool:
+    """Give a leased file back to the spool, unchanged, for a later sender; False when it could not be.
+
+    Never raises: a planted folder in the way must not crash every sender (the lease stays).
+    """
     try:
         os.rename(lease, layout.spool / name)
-    except FileNotFoundError:
-        pass
+        return True
+    except OSError:
+        return False
 
 
 def delete(path: Path) -> bool:
-    """Remove a file the service accepted (or that must go); False when it was already gone."""
+    """Remove a file the service accepted (or that must go); False when it was gone or cannot be removed."""
     try:
         os.unlink(path)
         return True
-    except FileNotFoundError:
+    except OSError:  # gone, or a folder planted under a file's name: never a crash loop
         return False
 
 
@@ -317,8 +321,7 @@ def sweep(
             elif name.endswith(LEASE_SUFFIX):
                 parsed = parse_lease_name(name)
                 original, deadline = parsed if parsed else (name[: -len(LEASE_SUFFIX)], 0)
-                if deadline < now_unix:
-                    release(layout, Path(entry.path), original)
+                if deadline < now_unix and release(layout, Path(entry.path), original):
                     released += 1
             elif is_pending_name(name):
                 if _expired(name, st.st_mtime, now_unix, retention):

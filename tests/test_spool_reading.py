@@ -208,3 +208,16 @@ def test_a_deeply_nested_file_is_quarantined_not_a_crash(layout):
     layout.spool.mkdir(parents=True)
     (layout.spool / _name()).write_bytes(b"[" * 5000 + b"]" * 5000)
     assert _quarantine_reason(layout, _name()) == "corrupt: nested too deeply"
+
+
+def test_sweep_survives_folders_where_files_belong(layout):
+    old_ns = int(NOW_UNIX * 1e9) - 8 * 24 * 3600 * 10**9
+    layout.spool.mkdir(parents=True)
+    (layout.spool / f"{old_ns:020d}-000000000001.json").mkdir()  # expired, but not a file to unlink
+    (layout.spool / f"{old_ns + 2:020d}-000000000002.json").mkdir()  # a dead lease's way back is blocked
+    (layout.spool / spool.lease_name(f"{old_ns + 2:020d}-000000000002.json", 1)).write_text("{}")
+    (layout.spool / ".stuck.json.tmp").mkdir()
+    os.utime(layout.spool / ".stuck.json.tmp", (NOW_UNIX - 7200, NOW_UNIX - 7200))
+    spool.sweep(layout, NOW_UNIX)  # used to raise IsADirectoryError: every sender crashed here
+    spool.sweep(layout, NOW_UNIX, cap_bytes=0)
+    assert not spool.delete(layout.spool / f"{old_ns:020d}-000000000001.json")
