@@ -241,3 +241,40 @@ def test_model_and_location_values_must_be_model_ids_and_regions():
                                    "model": "gpt-4o-mini", "target_locations": ["eastus", "contoso"]})
     assert cleaned == {"region": "***", "ai_model": "***", "location": "westus3", "model": "gpt-4o-mini",
                        "target_locations": ["eastus", "***"]}
+
+
+# --- audit R1: keys are data too; values that only look like words ---
+
+@pytest.mark.parametrize("key", ["alice@contoso.com", GUID, "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "/home/alice",
+                                 "owner=alice", "alice smith", "alice.smith", "C:\\Users\\bob"])
+def test_a_key_that_is_data_never_survives(key):
+    for params in ({key: True}, {"options": {key: "x"}}, {"items": [{key: 1}]}):
+        text = parameters_json(params)
+        assert key not in text and "alice" not in text and "bob" not in text
+        json.loads(text)
+
+
+def test_name_like_keys_are_kept():
+    assert sanitize_parameters({"--dry-run": True, "iacTool": "bicep", "options": {"mode": "fast"}}) == {
+        "--dry-run": True, "iacTool": "bicep", "options": {"mode": "fast"}}
+
+
+@pytest.mark.parametrize("value", ["sk-abc123", "ghp_abc", "github_pat_11AB", "xoxb-1234", "AKIAIOSFODNN7EXAMPLE", "glpat-abc",
+                                   "alice.smith", "contoso.com", "tenant.onmicrosoft.com", "Microsoft.Web"])
+def test_secret_prefixes_and_dotted_names_are_not_enum_words(value):
+    assert sanitize_parameters({"mode": value}) == {"mode": "***"}
+
+
+@pytest.mark.parametrize("value", ["gpt-4.1", "v1.2.3", "3.5", "Standard_DSv2", "infra", "gen2"])
+def test_versions_and_plain_words_are_still_kept(value):
+    assert sanitize_parameters({"mode": value}) == {"mode": value}
+
+
+@pytest.mark.parametrize("number", [5551234567, 123456789, 4111111111111111, 5551234567.0, -123456789])
+def test_long_numbers_are_not_kept(number):
+    assert sanitize_parameters({"count": number})["count"] in ("int", "float")
+
+
+@pytest.mark.parametrize("name", ["spn", "sub", "sid", "identity", "vm_name", "vnet", "subnet", "alias", "title", "notes"])
+def test_more_identifying_names(name):
+    assert sanitize_parameters({name: "abc"}) == {name: "***"}

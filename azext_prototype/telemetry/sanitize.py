@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from azext_prototype.telemetry.shapes import is_enum_like, is_model_name, region_or_empty
+from azext_prototype.telemetry.shapes import is_enum_like, is_model_name, is_name_like_key, region_or_empty
 from azext_prototype.telemetry.shapes import is_identifying_name, is_sensitive_name, split_words
 
 REDACTED = "***"
@@ -21,7 +21,8 @@ MAX_TEXT_BYTES = 1024
 MAX_DEPTH = 8
 MAX_ITEMS = 64  # per dict or list: beyond this the output is over the cap anyway
 _ELLIPSIS = "…"
-_MAX_INT = 10**12
+# Counts, sizes and timeouts are usage signal; 8+ digit numbers can be phone, account or ID numbers.
+_MAX_NUMBER = 10**7
 
 
 def _type_name(value: object) -> str:
@@ -32,14 +33,25 @@ def _type_name(value: object) -> str:
 
 
 def _key_text(key: object) -> str | None:
-    """A JSON object key for `key`, or None when the entry must be dropped."""
+    """A JSON object key for `key`, or None when the entry must be dropped.
+
+    A key that does not read as a name (an e-mail, a GUID, a path, a token: data used as a
+    key in a nested mapping) becomes ***, and so does its value (its name is ***).
+    """
     if isinstance(key, str):
         text = str.__str__(key)
     elif isinstance(key, (int, float, bool)) or key is None:
         text = json.dumps(key)
     else:
         text = _type_name(key)
-    return None if text.startswith("_") else text
+    if text.startswith("_"):
+        return None
+    return text if is_name_like_key(text) or text in ("null", "true", "false") or _is_small_int_text(text) else REDACTED
+
+
+def _is_small_int_text(text: str) -> bool:
+    digits = text[1:] if text[:1] == "-" else text
+    return digits.isdigit() and len(digits) <= 7
 
 
 _REGION_WORDS = frozenset({"location", "locations", "region", "regions"})
@@ -57,7 +69,7 @@ def _clean_string(value: str, name: str) -> str:
 
 def _clean(value: Any, name: str, depth: int, seen: frozenset[int]) -> Any:
     """The sanitized form of one value found under parameter `name`."""
-    if is_sensitive_name(name):
+    if is_sensitive_name(name) or name == REDACTED:
         return REDACTED
     if value is None or isinstance(value, bool):
         return value
@@ -65,9 +77,9 @@ def _clean(value: Any, name: str, depth: int, seen: frozenset[int]) -> Any:
         return REDACTED
     if isinstance(value, int):
         # Small counts and sizes are usage signal; long numbers can be account or phone numbers.
-        return int(value) if -_MAX_INT < value < _MAX_INT else _type_name(value)
+        return int(value) if -_MAX_NUMBER < value < _MAX_NUMBER else _type_name(value)
     if isinstance(value, float):
-        return float(value) if math.isfinite(value) else _type_name(value)
+        return float(value) if math.isfinite(value) and -_MAX_NUMBER < value < _MAX_NUMBER else _type_name(value)
     if isinstance(value, str):
         return _clean_string(str.__str__(value), name)
     if not isinstance(value, (dict, list, tuple)):

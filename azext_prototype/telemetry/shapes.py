@@ -55,7 +55,38 @@ def is_enum_like(value: str, allow_slash: bool = False) -> bool:
         return False
     # Long tokens mixing letters and digits without separators look like keys.
     separated = any(c in "._-" for c in value)
-    return not (len(value) >= 20 and not separated and any(c in _DIGITS for c in value))
+    if len(value) >= 20 and not separated and any(c in _DIGITS for c in value):
+        return False
+    return not (has_secret_prefix(value) or has_dotted_name(value))
+
+
+# Prefixes of well-known credential formats (OpenAI/Anthropic `sk-`, GitHub, GitLab, Slack,
+# AWS access key ids, Google API keys, npm, PyPI, Azure DevOps-like `pat-`).
+SECRET_PREFIXES = ("sk-", "sk_", "pk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+                   "xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "akia", "asia", "aiza", "npm_", "pypi-", "pat-")
+
+
+def has_secret_prefix(value: str) -> bool:
+    """True when `value` starts like a well-known credential (`sk-`, `ghp_`, `AKIA`, ...)."""
+    folded = value.lower()
+    return any(folded.startswith(prefix) and len(folded) > len(prefix) for prefix in SECRET_PREFIXES)
+
+
+def has_dotted_name(value: str) -> bool:
+    """True for `first.last`, `contoso.com`, `Microsoft.Web`: a dot between two letters.
+
+    Versions keep their dots (`gpt-4.1`, `v1.2.3`): a digit sits beside each of them.
+    """
+    for i in range(1, len(value) - 1):
+        if value[i] == "." and value[i - 1].isalpha() and value[i + 1].isalpha():
+            return True
+    return False
+
+
+def is_name_like_key(key: str) -> bool:
+    """True for a key that reads as a parameter or option name (`--dry-run`, `iacTool`), not as data."""
+    body = key.lstrip("-")
+    return bool(body) and len(key) - len(body) <= 2 and is_enum_like(body)
 
 
 def normalize_location(value: object) -> str:
@@ -104,17 +135,19 @@ IDENTIFYING_WORDS = frozenset(
         "name", "names", "group", "groups", "rg", "tag", "tags", "resource", "resources", "id", "ids",
         "vault", "keyvault", "account", "server", "workspace", "registry", "cluster", "database", "db",
         "host", "hostname", "domain", "fqdn", "app", "prefix", "suffix", "label", "labels", "project",
-        "deployment", "instance", "namespace",
+        "deployment", "instance", "namespace", "vm", "vnet", "subnet", "alias", "dns",
         # people and organisations
         "user", "username", "users", "upn", "email", "mail", "owner", "owners", "login", "github",
         "org", "organization", "repo", "repository", "author", "principal", "object", "oid", "tenant",
-        "assignee", "member", "members", "contact", "phone",
+        "assignee", "member", "members", "contact", "phone", "spn", "sub", "sid", "identity", "identities",
+        "handle", "nickname", "person", "people", "customer", "company",
         # places on disk and on the network
         "path", "paths", "dir", "directory", "folder", "file", "files", "url", "uri", "endpoint",
         "address", "ip", "cwd", "home",
         # free text and configuration data
         "value", "values", "content", "contents", "text", "prompt", "message", "description",
         "comment", "body", "data", "query", "input", "template", "config", "settings", "setting",
+        "title", "note", "notes",
     }
 )
 
