@@ -366,3 +366,39 @@ def test_a_hand_edited_state_file_cannot_crash_the_drain_or_skip_the_backoff(lay
     assert report.outcome == "backing-off" and report.quarantined == 1
     state = load_state(layout.state_file)
     assert state["consecutive_failures"] == 1 and parse_time(state["next_attempt"]) > NOW
+
+
+def _log_through(path, message):
+    import logging
+
+    from telemetry_sender.sender_log import setup_sender_log
+
+    handler = setup_sender_log(path)
+    try:
+        logging.getLogger("telemetry_sender.test").info(message)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def test_the_sender_log_never_follows_a_symlink(tmp_path):
+    import stat
+
+    root = tmp_path / "telemetry"
+    root.mkdir()
+    victim = tmp_path / "bashrc"
+    victim.write_text("keep me\n")
+    (root / "sender.log").symlink_to(victim)
+    _log_through(root / "sender.log", "hello")
+    assert victim.read_text() == "keep me\n"
+    log = root / "sender.log"
+    assert not log.is_symlink() and "hello" in log.read_text()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="POSIX only")
+def test_a_fifo_as_sender_log_does_not_block(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "sender.log")
+    _log_through(tmp_path / "sender.log", "hello")  # no reader: opening for write would block forever
