@@ -278,3 +278,51 @@ def test_long_numbers_are_not_kept(number):
 @pytest.mark.parametrize("name", ["spn", "sub", "sid", "identity", "vm_name", "vnet", "subnet", "alias", "title", "notes"])
 def test_more_identifying_names(name):
     assert sanitize_parameters({name: "abc"}) == {name: "***"}
+
+
+# --- audit R1: secrets and names in free text that slipped through ---
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("login with password hunter2 failed", "hunter2"),
+        ("the password is hunter2", "hunter2"),
+        ("secret hunter2 rejected", "hunter2"),
+        ("apikey hunter2 rejected", "hunter2"),
+        ("api-key hunter2 rejected", "hunter2"),
+        ("Authorization: Basic YWxpY2U6aHVudGVyMg==", "YWxpY2U6aHVudGVyMg"),
+        ("aws AKIAIOSFODNN7EXAMPLE denied", "AKIAIOSFODNN7EXAMPLE"),
+        ("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY denied", "wJalrXUtnFEMI"),
+        ("key sk-ant-api03-abcdefghij denied", "abcdefghij"),
+        ("token xoxb-1234-5678-abcdef denied", "abcdef"),
+        ("mail alice@localhost bounced", "alice"),
+        ("user alice%40contoso.com unknown", "alice"),
+        ("cannot open ~alice/proj", "alice"),
+        ("home of ~alice", "alice"),
+        ("cannot open alice/proj/prototype.yaml", "alice"),
+        ("unrecognized arguments: --tags env=prod owner=alice", "prod"),
+        ("Server=tcp:x.database.windows.net;User ID=alice;Password=x;", "alice"),
+        ("Key alice.smith not found", "alice"),
+        ("Invalid name Hunter2Secret: must be lowercase", "Hunter2Secret"),
+        ("Storage account alicestorage123 is not available", "alicestorage123"),
+        ("The vault kv-alice was not found", "kv-alice"),
+        ("Project contoso-secret-app already exists", "contoso-secret-app"),
+        ("ALICE@CONTOSO.COM is not allowed", "ALICE"),
+        ("see mailto:alice@tenant.onmicrosoft.com", "alice"),
+        ("object {72F988BF-86F1-41AF-91AB-2D7CD011DB47} missing", "72F988BF"),
+        ("object 72f988bf86f141af91ab2d7cd011db47 missing", "72f988bf"),
+    ],
+)
+def test_error_scrubbing_audit(text, secret):
+    assert secret not in sanitize_error(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Deployment failed: quota exceeded in region",
+     "Resource group name must be 1-90 characters.",
+     "The password is too short.",
+     "Storage account name is not available."],
+)
+def test_error_keeps_plain_sentences(text):
+    assert sanitize_error(text) == text
