@@ -57,7 +57,7 @@ class DrainReport:
     quarantined: int = 0
     expired: int = 0
     evicted: int = 0
-    outcome: str = "empty"  # empty | delivered | backing-off | disabled | locked | deadline
+    outcome: str = "empty"  # empty | delivered | backing-off | disabled | locked | deadline | unsafe
     next_attempt: str | None = None
     opted_out: int = 0
     detail: str = ""
@@ -389,9 +389,19 @@ def drain(
     if not settings.enabled and not _opted_out(settings):
         ctx.tally.detail = settings.reason
         return _report(ctx, "disabled")
+    unsafe = spool.unsafe_reason(layout)
+    if unsafe:
+        logger.warning("not draining: %s", unsafe)
+        ctx.tally.detail = unsafe
+        return _report(ctx, "unsafe")
     if not layout.root.is_dir() or not layout.spool.is_dir():
         return _report(ctx, "disabled" if not settings.enabled else "empty")
-    held: SpoolLock | None = _acquire(layout)
+    try:
+        held: SpoolLock | None = _acquire(layout)
+    except OSError as exc:  # sender.lock is a symlink (O_NOFOLLOW) or otherwise unusable
+        ctx.tally.detail = f"cannot take the lock {layout.lock_file.name} ({type(exc).__name__}): refusing to drain"
+        logger.warning("not draining: %s", ctx.tally.detail)
+        return _report(ctx, "unsafe")
     if held is None:
         return _report(ctx, "locked")
     try:
@@ -412,9 +422,12 @@ def drain(
             held = None
             if not spool.has_pending(layout):
                 break
-            held = _acquire(layout)
+            try:
+                held = _acquire(layout)
+            except OSError:
+                held = None
             if held is None:
-                break  # a newer sender has it
+                break  # a newer sender has it (or the lock file became unusable)
         if outcome == "empty" and ctx.tally.sent:
             outcome = "delivered"
         return _report(ctx, outcome)
@@ -424,7 +437,7 @@ def drain(
 
 
 def _acquire(layout: SpoolLayout) -> SpoolLock | None:
-    held = try_acquire(layout.lock_file)
+    held = try_acquire(layout.lock_file)  # raises OSError for a symlinked or unusable lock file
     if held is not None:
         # The monotonic stamps let tests check that drains never overlap (one live drainer).
         logger.info("lock acquired by pid %d at monotonic %.6f", os.getpid(), time.monotonic())

@@ -110,6 +110,26 @@ def iter_pending_names(layout: SpoolLayout, chunk: int = LIST_CHUNK) -> Iterator
         last = names[-1]
 
 
+def unsafe_reason(layout: SpoolLayout) -> str | None:
+    """Why the sender must not touch this spool (a symlinked, foreign or non-folder root or spool/); None when safe.
+
+    Checked with lstat, like the official exporter's owner check: a drain never follows a
+    planted link to send, move or delete files somewhere else.
+    """
+    for label, path in (("root", layout.root), ("spool", layout.spool)):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None  # nothing to drain yet
+        except OSError as exc:
+            return f"{label} folder {path} is unreadable ({errno.errorcode.get(exc.errno or 0, 'error')})"
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            return f"{label} folder {path} is not a real folder (a symlink or a file): refusing to follow it"
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return f"{label} folder {path} is owned by another user"
+    return None
+
+
 def has_pending(layout: SpoolLayout) -> bool:
     """True when at least one pending file exists (stops at the first)."""
     try:

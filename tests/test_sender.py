@@ -402,3 +402,36 @@ def test_a_fifo_as_sender_log_does_not_block(tmp_path):
 
     os.mkfifo(tmp_path / "sender.log")
     _log_through(tmp_path / "sender.log", "hello")  # no reader: opening for write would block forever
+
+
+@pytest.mark.parametrize("linked", ["spool", "root", "sender.lock"])
+def test_a_symlinked_spool_part_is_refused_not_followed(tmp_path, clock, linked):
+    elsewhere = SpoolLayout(tmp_path / "elsewhere")
+    spool_events(elsewhere, 2)
+    layout = SpoolLayout(tmp_path / "telemetry")
+    if linked == "root":
+        layout.root.symlink_to(elsewhere.root)
+    elif linked == "spool":
+        layout.root.mkdir()
+        layout.spool.symlink_to(elsewhere.spool)
+    else:
+        spool_events(layout, 1)
+        layout.lock_file.symlink_to(tmp_path / "target.lock")
+    report = drain(layout, settings_for(ENDPOINT), manual=True, now=clock, transport=object())
+    assert report.outcome == "unsafe" and report.sent == 0 and linked in report.detail
+    assert len(pending(elsewhere)) == 2 and not (tmp_path / "target.lock").exists()
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_symlinked_rejected_and_quarantine_folders_are_never_written_through(layout, tmp_path, clock):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    spool_events(layout, 1)
+    (layout.spool / f"{int(NOW.timestamp() * 1e9) - 1:020d}-dddddddddddd.json").write_bytes(b"{bad")
+    layout.rejected.symlink_to(outside)
+    layout.quarantine.symlink_to(outside)
+    responses.post(URL, status=400, json={"itemsReceived": 1, "itemsAccepted": 0,
+                                          "errors": [{"index": 0, "statusCode": 400, "message": "no"}]})
+    report = run(layout, clock)
+    assert (report.rejected, report.quarantined) == (1, 1) and list(outside.iterdir()) == []
+    assert pending(layout) == [] and load_state(layout.state_file)["lost"]["corrupt"] == 1
