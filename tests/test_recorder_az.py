@@ -184,3 +184,37 @@ def test_installed_wheel_delivers_through_its_own_sender(wheel_az_env, tmp_path)
         assert emu.wait_for_accepted(1, timeout=30)
         [item] = emu.accepted
         assert props(item)["commandName"] == "prototype init"
+
+
+SECRET_NAME = "sk_live_4f9a8b7c6d5e"  # a secret typed where a name was expected (invalid: underscores)
+
+
+def test_errors_that_echo_what_the_user_typed_leak_nothing(held_spool, tmp_path):
+    """Audit R1: real az errors that repeat input (a key that is an e-mail, a bad name that is a secret)."""
+    env, layout = held_spool
+    work = tmp_path / "work"
+    work.mkdir()
+    azcli.az_json(["prototype", "init", "--name", "demo-app", "--location", "alicesmith", "--model", "alice-gpt",
+                   "--output-dir", str(work)], env)
+    project_dir = work / "demo-app"
+    runs = [
+        ["prototype", "init", "--name", SECRET_NAME, "--location", "westus3", "--output-dir", str(work)],
+        ["prototype", "init", "--name", "Alice.Smith@contoso.com", "--location", "westus3", "--output-dir", str(work)],
+        ["prototype", "config", "get", "--key", "alice.smith@contoso.com", "-d", str(project_dir)],
+        ["prototype", "config", "get", "--key", "project.owner_alice", "-d", str(project_dir)],
+        ["prototype", "config", "set", "--key", "project.name", "--value", SECRET_NAME, "-d", str(project_dir)],
+        ["prototype", "config", "set", "--key", "project.location", "--value", "alice smith", "-d", str(project_dir)],
+        ["prototype", "status", "--project-dir", str(tmp_path / "home" / "alice" / "missing")],
+    ]
+    outcomes = [azcli.run_az(args, env).returncode == 0 for args in runs]
+    assert outcomes.count(False) >= 6, outcomes  # errors that repeat what was typed
+    events = take_events(layout)
+    assert len(events) == 1 + len(runs)
+    init_props = props(events[0])
+    assert (init_props["location"], init_props["model"]) == ("***", "***")
+    for event, succeeded in zip(events[1:], outcomes):
+        p = check_envelope(event, props(event)["commandName"], success=succeeded)
+        assert succeeded or p["error"]
+    spool_text = json.dumps(events)
+    for private in (SECRET_NAME, "4f9a8b7c6d5e", "live_", "alice", "Alice", "contoso", "owner_alice", str(tmp_path), "demo-app"):
+        assert private not in spool_text, private
