@@ -246,3 +246,16 @@ def test_a_region_shaped_name_is_not_a_location(location):
 def test_regions_are_kept_in_short_form(location, short):
     props = build(invocation(arguments={"location": location}, given={"location": location})).properties
     assert props["location"] == short and json.loads(props["parameters"]) == {"location": short}
+
+
+def test_typed_values_in_lists_or_other_case_do_not_reappear_in_the_error():
+    given = {"tags": ["AliceCorp", "Contoso42"], "names": {"first": "Zelda"}}
+    error = RuntimeError("rejected: alicecorp, CONTOSO42 and zelda")
+    text = error_text(error, given, parameters_json_for(given))
+    assert "alicecorp" not in text.lower() and "contoso42" not in text.lower() and "zelda" not in text.lower()
+
+
+def parameters_json_for(given):
+    from azext_prototype.telemetry.sanitize import parameters_json
+
+    return parameters_json(given)

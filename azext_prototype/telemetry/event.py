@@ -109,10 +109,23 @@ def _resource_fields(resources: Iterable[Mapping[str, Any]]) -> tuple[str, str, 
     return _joined(types), _joined(skus), _joined(locations)
 
 
+def _typed_strings(value: object, depth: int = 0) -> list[str]:
+    """The strings in a typed value, also inside lists and mappings (nargs, key=value pairs)."""
+    if isinstance(value, str):
+        return [value.strip()]
+    if depth >= 4:
+        return []
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [s for item in list(value)[:64] for s in _typed_strings(item, depth + 1)]
+    return []
+
+
 def _redacted_values(given: Mapping[str, Any], parameters: str) -> list[str]:
     """The typed values the parameters text did not keep: they must not reappear in the error."""
-    values = [v for v in given.values() if isinstance(v, str) and len(v.strip()) >= 3]
-    return sorted({v.strip() for v in values if f'"{v.strip()}"' not in parameters}, key=len, reverse=True)
+    values = {v for v in _typed_strings(list(given.values())) if len(v) >= 3 and f'"{v}"' not in parameters}
+    return sorted(values, key=len, reverse=True)
 
 
 def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) -> str:
@@ -126,7 +139,7 @@ def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) 
         import re
 
         for value in redacted:
-            message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
+            message = re.sub(rf"(?i)(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
     name = type(error).__name__
     return truncate_utf8(f"{name}: {sanitize_error(message)}" if message else name)
 
