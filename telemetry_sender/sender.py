@@ -511,7 +511,13 @@ def _background(layout: SpoolLayout, started: float) -> int:
     return 0
 
 
+_HARD_EXIT_GRACE_SECONDS = 1.0
+
+
 def _hard_exit(background: bool) -> None:
+    """Say why, then `os._exit(3)`; the exit is armed first, since the goodbye itself may block."""
+    # The stuck main thread may hold a logging or stderr lock: exit regardless after a grace period.
+    _start_watchdog(_HARD_EXIT_GRACE_SECONDS, lambda: os._exit(3))
     if not background:
         sys.stderr.write("telemetry sender: lifetime exceeded, stopping (unsent events stay in the spool)\n")
         sys.stderr.flush()

@@ -320,6 +320,18 @@ def test_the_watchdog_ends_a_stuck_process():
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
 
 
+def test_the_watchdog_exits_even_when_logging_is_stuck():
+    import subprocess
+    import sys
+
+    code = ("import logging, time\nfrom telemetry_sender import sender\n"
+            "class Stuck(logging.Handler):\n    def emit(self, record):\n        time.sleep(3600)\n"
+            "logging.getLogger().addHandler(Stuck())\n"
+            "sender._start_watchdog(0.3, lambda: sender._hard_exit(True))\n"
+            "logging.getLogger('x').error('a write to a hung disk')\n")  # holds the handler's lock for good
+    assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 3
+
+
 def test_send_command_prints_one_line_or_json(layout, monkeypatch, capsys, tmp_path):
     import argparse
 
