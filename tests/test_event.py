@@ -259,3 +259,26 @@ def parameters_json_for(given):
     from azext_prototype.telemetry.sanitize import parameters_json
 
     return parameters_json(given)
+
+
+from hypothesis import given as hgiven, settings as hsettings, strategies as st  # noqa: E402
+
+_anything = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300) | st.binary(max_size=50),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4), max_leaves=20)
+
+
+@hsettings(max_examples=200, deadline=None)
+@hgiven(given_params=st.dictionaries(st.text(max_size=20), _anything, max_size=10),
+        message=st.text(max_size=3000), fail=st.booleans(),
+        facts=st.tuples(st.text(max_size=50), st.text(max_size=50), st.text(max_size=50), st.text(max_size=50)))
+def test_contract_holds_for_any_input(given_params, message, fail, facts):
+    inv = invocation(given=given_params, arguments=dict(given_params), error=RuntimeError(message) if fail else None)
+    props = build(inv, project=ProjectFacts(*facts)).properties
+    assert set(props) == DOCUMENTED | ({"error"} if fail else set())
+    assert all(isinstance(v, str) for v in props.values())
+    assert props["success"] == ("false" if fail else "true")
+    assert len(props["parameters"].encode("utf-8")) <= 1024 and isinstance(json.loads(props["parameters"]), dict)
+    if fail:
+        assert len(props["error"].encode("utf-8")) <= 1024 and props["error"].startswith("RuntimeError")
+    assert props["provider"] in ("", "***", "azure-openai", "copilot", "github-models")
