@@ -310,6 +310,29 @@ def cap_folder(folder: Path, cap_bytes: int) -> int:
     return dropped
 
 
+def _is_temp_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def reap_stale_temp(folder: Path, now_unix: float) -> int:
+    """Delete temp files of atomic writes whose writer died (older than an hour); returns how many."""
+    reaped = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not _is_temp_name(entry.name):
+                    continue
+                try:
+                    old = entry.stat(follow_symlinks=False).st_mtime < now_unix - STALE_TEMP_SECONDS
+                except OSError:
+                    continue
+                if old and delete(Path(entry.path)):
+                    reaped += 1
+    except OSError:  # missing, or not a folder we can read: nothing of ours to reap
+        return 0
+    return reaped
+
+
 def _expired(name: str, mtime: float, now_unix: float, retention: float) -> bool:
     stamp = recorded_ns(name)
     recorded = stamp / 1e9 if stamp is not None else mtime
@@ -322,7 +345,7 @@ def sweep(
     retention: float = RETENTION_SECONDS,
     cap_bytes: int = SPOOL_CAP_BYTES,
 ) -> SweepResult:
-    """Housekeeping under the lock: reap stale temp files, give back dead leases, expire, then cap (oldest first)."""
+    """Housekeeping under the lock: reap stale temp files (every folder), give back dead leases, expire, cap."""
     expired = stale = released = pending = total = 0
     try:
         scan = os.scandir(layout.spool)
@@ -335,7 +358,7 @@ def sweep(
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+            if _is_temp_name(name):
                 if st.st_mtime < now_unix - STALE_TEMP_SECONDS and delete(Path(entry.path)):
                     stale += 1
             elif name.endswith(LEASE_SUFFIX):
@@ -349,6 +372,10 @@ def sweep(
                 else:
                     pending += 1
                     total += st.st_size
+    # state.json, dead letters and quarantine notes are written the same way: reap there too.
+    for folder in (layout.root, layout.rejected, layout.quarantine):
+        if not os.path.islink(folder):
+            stale += reap_stale_temp(folder, now_unix)
     evicted = 0
     if total > cap_bytes:
         for name in iter_pending_names(layout):

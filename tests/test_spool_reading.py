@@ -221,3 +221,20 @@ def test_sweep_survives_folders_where_files_belong(layout):
     spool.sweep(layout, NOW_UNIX)  # used to raise IsADirectoryError: every sender crashed here
     spool.sweep(layout, NOW_UNIX, cap_bytes=0)
     assert not spool.delete(layout.spool / f"{old_ns:020d}-000000000001.json")
+
+
+def test_sweep_reaps_stale_temp_files_left_in_every_folder(layout):
+    spool_events(layout, 1)
+    stale, fresh = [], []
+    for folder in (layout.root, layout.rejected, layout.quarantine):
+        folder.mkdir(exist_ok=True)
+        old = folder / ".state.json.123.abcd1234.tmp"  # a writer killed between write and rename
+        old.write_text("x")
+        os.utime(old, (NOW_UNIX - 7200, NOW_UNIX - 7200))
+        stale.append(old)
+        new = folder / ".state.json.456.abcd1234.tmp"
+        new.write_text("x")
+        fresh.append(new)
+    result = spool.sweep(layout, NOW_UNIX)
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in fresh)
+    assert result.stale_temp == 3 and result.pending == 1
