@@ -282,3 +282,9 @@ def test_contract_holds_for_any_input(given_params, message, fail, facts):
     if fail:
         assert len(props["error"].encode("utf-8")) <= 1024 and props["error"].startswith("RuntimeError")
     assert props["provider"] in ("", "***", "azure-openai", "copilot", "github-models")
+
+
+def test_resources_in_several_regions_report_them_all():
+    resources = ({"resourceType": "Microsoft.Web/sites", "location": "westus3"},
+                 {"resourceType": "Microsoft.Sql/servers", "location": "East US"})
+    assert build(invocation(resources=resources)).properties["location"] == "westus3,eastus"

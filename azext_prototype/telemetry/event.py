@@ -71,13 +71,15 @@ def model_field(value: object) -> str:
     return _checked(value, text if is_model_name(text) else "")
 
 
-def location_field(*candidates: object) -> str:
-    """The first candidate that is an Azure region (short form); *** when values were given but none is."""
-    for value in candidates:
-        region = region_or_empty(value)
-        if region:
-            return region
-    return _checked(next((v for v in candidates if isinstance(v, str) and v.strip()), ""), "")
+def location_field(argument: object, resource_regions: str, project_location: object) -> str:
+    """The command's region, else its resources' (already checked, comma-joined), else the project's.
+
+    *** when a value was given but is not an Azure region.
+    """
+    region = region_or_empty(argument) or resource_regions or region_or_empty(project_location)
+    if region:
+        return region
+    return _checked(next((v for v in (argument, project_location) if isinstance(v, str) and v.strip()), ""), "")
 
 
 def _first(arguments: Mapping[str, Any], names: Iterable[str]) -> object:
