@@ -26,7 +26,7 @@ from telemetry_sender.fsutil import ensure_private_dir
 from telemetry_sender.layout import SpoolLayout
 from telemetry_sender.lock import SpoolLock, try_acquire
 from telemetry_sender.policy import ItemRejection, Verdict, classify
-from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
+from telemetry_sender.protocol import LEASE_SECONDS, REDIRECT_CACHE_MAX_SECONDS, SENDER_LIFETIME_SECONDS
 from telemetry_sender.state import backing_off, format_time, load_state, parse_time, save_state
 
 logger = logging.getLogger(__name__)
@@ -219,13 +219,23 @@ class _BatchSource:
 
 
 def _endpoint(state: dict[str, Any], configured: str, now: datetime) -> str:
-    """The cached redirect target while it is valid and belongs to this endpoint, else the configured one."""
+    """The cached redirect target while it is valid and belongs to this endpoint, else the configured one.
+
+    The cache is re-checked against the redirect policy and its lifetime bound: state.json
+    is a file on disk, not proof that the service ever sent us there.
+    """
+    from telemetry_sender.connection_string import track_url
+    from telemetry_sender.redirect import redirect_endpoint
+
     cached = state.get("redirect")
-    if isinstance(cached, dict) and cached.get("origin") == configured:
-        expires = parse_time(cached.get("expires"))
-        if expires is not None and now < expires and isinstance(cached.get("endpoint"), str):
-            return cached["endpoint"]
-    return configured
+    if not isinstance(cached, dict) or cached.get("origin") != configured:
+        return configured
+    endpoint, expires = cached.get("endpoint"), parse_time(cached.get("expires"))
+    if not isinstance(endpoint, str) or expires is None:
+        return configured
+    if not now < expires <= now + timedelta(seconds=REDIRECT_CACHE_MAX_SECONDS):
+        return configured
+    return endpoint if redirect_endpoint(endpoint, track_url(configured)) == endpoint else configured
 
 
 def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Verdict, now: datetime) -> None:

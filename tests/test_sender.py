@@ -447,3 +447,14 @@ def test_symlinked_rejected_and_quarantine_folders_are_never_written_through(lay
     report = run(layout, clock)
     assert (report.rejected, report.quarantined) == (1, 1) and list(outside.iterdir()) == []
     assert pending(layout) == [] and load_state(layout.state_file)["lost"]["corrupt"] == 1
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_remembered_redirect_must_still_pass_the_policy(layout, clock):
+    spool_events(layout, 2)
+    layout.state_file.write_text(json.dumps({"redirect": {
+        "endpoint": "http://dc.example.com", "origin": "https://dc.example.com/",
+        "expires": (NOW + timedelta(hours=1)).isoformat()}}))  # a downgrade no live redirect could cause
+    responses.post("https://dc.example.com/v2.1/track", json=ok(2))
+    assert run(layout, clock, endpoint="https://dc.example.com/").sent == 2
+    assert [c.request.url for c in responses.calls] == ["https://dc.example.com/v2.1/track"]
