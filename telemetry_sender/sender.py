@@ -296,7 +296,8 @@ def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Ver
     delivery = post_following_redirects(ctx.transport, _endpoint(state, configured, now), body, headers,
                                         timeout=max(0.5, ctx.remaining()))
     now = ctx.clock()
-    if delivery.redirected:
+    if delivery.redirected and delivery.result.status is not None and not delivery.refused:
+        # Remembered only once the new host has answered: a dead target is not pinned for hours.
         expires = now + timedelta(seconds=delivery.cache_seconds)
         state["redirect"] = {"endpoint": delivery.endpoint, "expires": format_time(expires), "origin": configured}
         logger.info("redirected to %s until %s", delivery.endpoint, format_time(expires))

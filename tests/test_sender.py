@@ -458,3 +458,14 @@ def test_a_remembered_redirect_must_still_pass_the_policy(layout, clock):
     responses.post("https://dc.example.com/v2.1/track", json=ok(2))
     assert run(layout, clock, endpoint="https://dc.example.com/").sent == 2
     assert [c.request.url for c in responses.calls] == ["https://dc.example.com/v2.1/track"]
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_redirect_to_a_host_that_never_answers_is_not_remembered(layout, clock):
+    spool_events(layout, 2)
+    responses.post(URL, status=307, headers={"Location": "http://127.0.0.2:9/"})
+    responses.post("http://127.0.0.2:9/v2.1/track", body=__import__("requests").exceptions.ConnectionError("down"))
+    assert run(layout, clock).outcome == "backing-off"
+    assert load_state(layout.state_file)["redirect"] is None  # the next try asks the configured endpoint again
+    responses.post(URL, json=ok(2))
+    assert run(layout, clock).sent == 2
