@@ -326,3 +326,45 @@ def test_error_scrubbing_audit(text, secret):
 )
 def test_error_keeps_plain_sentences(text):
     assert sanitize_error(text) == text
+
+
+# --- audit R1: more planted shapes, in errors and parameters ---
+
+_word = st.from_regex(r"[a-z][a-z0-9]{3,9}", fullmatch=True).filter(lambda w: w not in ("home", "users", "src"))
+_b64 = st.binary(min_size=33, max_size=66).map(lambda b: __import__("base64").b64encode(b).decode())
+_same = lambda s: (s, s)  # noqa: E731 - the whole text is private
+# (text planted, part that must not survive)
+_more_secrets = (
+    _guids.map(str.upper).map(_same) | _guids.map(lambda g: ("{" + g + "}", g)) | _guids.map(lambda g: g.replace("-", "")).map(_same)
+    | st.builds(lambda u, d: (f"{u}@{d}.com".upper(), u.upper()), _word, _word)
+    | st.builds(lambda u, t: (f"{u}@{t}.onmicrosoft.com", u), _word, _word)
+    | st.builds(lambda u, d: (f"mailto:{u}@{d}.com", u), _word, _word)
+    | st.builds(lambda u: (f"/Users/{u}/src", u), _word) | st.builds(lambda u: (f"~{u}/src", u), _word)
+    | st.builds(lambda u: (f"/home/{u}", u), _word) | st.builds(lambda u: (f"C:\\Users\\{u}\\x", u), _word)
+    | st.builds(lambda s, u: (f"\\\\{s}\\{u}", u), _word, _word)
+    | st.builds(lambda u: (f"github.com/{u}", u), _word) | st.builds(lambda u: (f"@{u}", u), _word)
+    | st.builds(lambda k: ("sk-" + k, k), _word) | st.builds(lambda k: ("ghp_" + k, k), _word)
+    | st.builds(lambda k: ("github_pat_" + k, k), _word)
+    | st.from_regex(r"AKIA[0-9A-Z]{16}", fullmatch=True).map(_same) | _b64.map(_same)
+    | st.builds(lambda k: (f"password={k}", k), _word) | st.builds(lambda k: (f"AccountKey={k};", k), _word)
+    | st.builds(lambda k: (f"?sv=2022-11-02&sig={k}", k), _word) | st.builds(lambda k: (f"Bearer {k}", k), _word)
+    | st.builds(lambda g, rg: (f"/subscriptions/{g}/resourceGroups/{rg}/providers/Microsoft.Web/sites/x", rg), _guids, _word)
+    | st.builds(lambda k, v: (f"--tags {k}={v}", v), _word, _word)
+    | st.builds(lambda rg: (f"--resource-group {rg}", rg), _word)
+)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(planted=_more_secrets, before=_filler, after=_filler)
+def test_more_planted_shapes_never_survive_in_errors(planted, before, after):
+    text, private = planted
+    out = sanitize_error(f"{before} {text} {after}")
+    assert private not in out.replace(before, "").replace(after, "") or private in f"{before}{after}"
+
+
+@settings(max_examples=400)
+@given(planted=_more_secrets, name=_names)
+def test_more_planted_shapes_never_survive_in_parameters(planted, name):
+    text, private = planted
+    out = parameters_json({name: text, "nested": {name: [text]}})
+    assert private not in out
