@@ -28,6 +28,8 @@ ACCEPTED = "accepted"  # every item accepted
 PARTIAL = "partial"  # some items accepted or rejected; `requeue` may be non-empty
 REJECTED = "rejected"  # a permanent rejection of the request
 RETRY = "retry"  # keep everything, stop the pass, back off
+# The item status given to items a 206 neither accepted for sure nor named: retried like a 500.
+RETRIABLE_ITEM_STATUS_UNKNOWN = 500
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,20 @@ def _item_errors(body: bytes) -> dict[int, tuple[int, str]] | None:
     return errors
 
 
+def _unnamed_failures(body: bytes, count: int, errors: dict[int, tuple[int, str]]) -> bool:
+    """True when a 206 says fewer items were accepted than it leaves unnamed (or names no errors at all).
+
+    Then an item without an error entry may not have been accepted: it is sent again rather
+    than deleted (a duplicate carries the same eventId; a loss cannot be undone).
+    """
+    parsed = json.loads(body.decode("utf-8"))
+    if not isinstance(parsed.get("errors"), list):
+        return True
+    accepted = parsed.get("itemsAccepted")
+    unnamed = count - sum(1 for index in errors if 0 <= index < count)
+    return isinstance(accepted, int) and not isinstance(accepted, bool) and accepted < unnamed
+
+
 def _split_items(count: int, errors: dict[int, tuple[int, str]], default: tuple[int, str] | None) -> Verdict:
     """Sort items by their item-level status; items without an error get `default` (None: accepted)."""
     accepted: list[int] = []
@@ -114,7 +130,9 @@ def classify(result: TransportResult, count: int, now: datetime) -> Verdict:
         errors = _item_errors(result.body)
         if errors is None:
             return Verdict(RETRY, status, retry_after=retry_after, detail="206 with an unreadable body")
-        split = _split_items(count, errors, None)
+        unnamed = (RETRIABLE_ITEM_STATUS_UNKNOWN, "206 left this item unnamed") if _unnamed_failures(
+            result.body, count, errors) else None
+        split = _split_items(count, errors, unnamed)
         return Verdict(PARTIAL, status, split.accepted, split.requeue, split.rejected, retry_after,
                        detail=f"206: {len(split.accepted)} accepted, {len(split.requeue)} to retry, "
                        f"{len(split.rejected)} rejected")

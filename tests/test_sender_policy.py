@@ -50,6 +50,16 @@ def test_206_without_retriable_items_does_not_stop_the_pass():
     assert verdict.accepted == (1,) and not verdict.requeue and not verdict.stop_pass
 
 
+@pytest.mark.parametrize("body", [
+    {"itemsReceived": 3, "itemsAccepted": 1},  # no errors list: which two failed is unknown
+    {"itemsReceived": 3, "itemsAccepted": 1, "errors": [{"index": 0, "statusCode": 400, "message": "bad"}]},
+])
+def test_206_that_does_not_name_every_failed_item_keeps_the_unnamed_ones(body):
+    verdict = policy.classify(result(206, body), 3, NOW)
+    assert not verdict.accepted  # a duplicate (same eventId) is acceptable, a loss is not
+    assert set(verdict.requeue) | {r.index for r in verdict.rejected} == {0, 1, 2} or verdict.kind == policy.RETRY
+
+
 def test_206_with_unreadable_body_keeps_the_batch():
     verdict = policy.classify(TransportResult(status=206, body=b"<html>"), 2, NOW)
     assert verdict.kind == policy.RETRY
