@@ -48,8 +48,8 @@ def guid_or_empty(value: object) -> str:
     return value.strip().lower() if isinstance(value, str) and is_guid(value.strip()) else ""
 
 
-def _word(value: object, allow_slash: bool = False) -> str:
-    return value if isinstance(value, str) and is_enum_like(value, allow_slash) else ""
+def _word(value: object) -> str:
+    return value if isinstance(value, str) and is_enum_like(value) else ""
 
 
 def _checked(value: object, keep: str) -> str:

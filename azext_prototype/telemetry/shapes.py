@@ -41,15 +41,12 @@ def _is_word(part: str) -> bool:
     return bool(part) and part[0] in _ALNUM and all(c in _WORD_CHARS for c in part)
 
 
-def is_enum_like(value: str, allow_slash: bool = False) -> bool:
+def is_enum_like(value: str) -> bool:
     """True for a short token with no secret or personal shape (kept as usage signal).
 
-    `allow_slash` admits one `publisher/name` slash (model ids such as `openai/gpt-4.1`).
+    Model ids (`openai/gpt-4.1`) are judged by `is_model_name` instead.
     """
-    if not isinstance(value, str) or not value or len(value) > MAX_WORD_CHARS:
-        return False
-    parts = value.split("/", 1) if allow_slash else (value,)
-    if not all(_is_word(part) for part in parts):
+    if not isinstance(value, str) or not value or len(value) > MAX_WORD_CHARS or not _is_word(value):
         return False
     if _has_hex_run(value, 12):  # GUID pieces, hashes, keys
         return False
