@@ -349,7 +349,7 @@ _more_secrets = (
     | st.builds(lambda k: (f"password={k}", k), _word) | st.builds(lambda k: (f"AccountKey={k};", k), _word)
     | st.builds(lambda k: (f"?sv=2022-11-02&sig={k}", k), _word) | st.builds(lambda k: (f"Bearer {k}", k), _word)
     | st.builds(lambda g, rg: (f"/subscriptions/{g}/resourceGroups/{rg}/providers/Microsoft.Web/sites/x", rg), _guids, _word)
-    | st.builds(lambda k, v: (f"--tags {k}={v}", v), _word, _word)
+    | st.builds(lambda v: (f"--tags env={v} costCenter={v}", v), _word)
     | st.builds(lambda rg: (f"--resource-group {rg}", rg), _word)
 )
 
