@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import sys
@@ -121,6 +122,11 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _lease_seconds(ctx: _Context) -> int:
+    """How long a claim holds: past this drain's own end by the default margin, whatever its lifetime."""
+    return max(LEASE_SECONDS, math.ceil(ctx.remaining()) + LEASE_SECONDS - SENDER_LIFETIME_SECONDS)
+
+
 def _opted_out(settings: Any) -> bool:
     """Disabled by the user's choice (DO_NOT_TRACK, collect_telemetry=no), not merely unconfigured."""
     return not settings.enabled and bool(getattr(settings, "opted_out", False))
@@ -184,7 +190,7 @@ class _BatchSource:
         ctx = self._ctx
         for name in self._names:
             now = ctx.clock()
-            lease = spool.claim(ctx.layout, name, int(now.timestamp()) + LEASE_SECONDS)
+            lease = spool.claim(ctx.layout, name, int(now.timestamp()) + _lease_seconds(ctx))
             if lease is None:
                 continue  # another drainer took it
             try:

@@ -469,3 +469,19 @@ def test_a_redirect_to_a_host_that_never_answers_is_not_remembered(layout, clock
     assert load_state(layout.state_file)["redirect"] is None  # the next try asks the configured endpoint again
     responses.post(URL, json=ok(2))
     assert run(layout, clock).sent == 2
+
+
+def test_leases_outlive_a_longer_than_default_lifetime(layout, clock):
+    from telemetry_sender.transport import TransportResult
+
+    spool_events(layout, 3)
+    deadlines = []
+
+    class Peek:
+        def post(self, url, body, headers, timeout=None):
+            deadlines.extend(spool.parse_lease_name(p.name)[1] for p in layout.spool.glob("*.lease"))
+            return TransportResult(status=200, body=json.dumps(ok(3)).encode())
+
+    report = drain(layout, settings_for(ENDPOINT), manual=True, transport=Peek(), now=clock, lifetime_seconds=600)
+    assert report.sent == 3 and len(deadlines) == 3
+    assert min(deadlines) >= NOW.timestamp() + 600  # no other drainer may reclaim them while we live
