@@ -68,6 +68,7 @@ QUARANTINE_CAP_BYTES = 1024 * 1024
 LOG_CAP_BYTES = 2 * 1024 * 1024
 SENDER_LIFETIME_SECONDS = 60
 LEASE_SECONDS = 120  # longer than a sender's lifetime: a live sender never loses its lease
+LEASE_MAX_AHEAD_SECONDS = 24 * 3600  # a deadline further ahead was written by a wrong clock: released
 
 # --- Sender housekeeping (added by the sender; DESIGN.md, "Contract — details") ---
 STALE_TEMP_SECONDS = 3600  # a temp file this old belongs to a writer that died

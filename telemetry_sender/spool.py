@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Iterator  # noqa: E402
 from telemetry_sender.layout import LEASE_SUFFIX  # noqa: E402
 from telemetry_sender.values import FrozenValue  # noqa: E402
 from telemetry_sender.protocol import (  # noqa: E402
+    LEASE_MAX_AHEAD_SECONDS,
     MAX_ITEM_BYTES,
     QUARANTINE_CAP_BYTES,
     REJECTED_CAP_BYTES,
@@ -364,7 +365,8 @@ def sweep(
             elif name.endswith(LEASE_SUFFIX):
                 parsed = parse_lease_name(name)
                 original, deadline = parsed if parsed else (name[: -len(LEASE_SUFFIX)], 0)
-                if deadline < now_unix and release(layout, Path(entry.path), original):
+                dead = deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS
+                if dead and release(layout, Path(entry.path), original):
                     released += 1
             elif is_pending_name(name):
                 if _expired(name, st.st_mtime, now_unix, retention):

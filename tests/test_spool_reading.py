@@ -238,3 +238,12 @@ def test_sweep_reaps_stale_temp_files_left_in_every_folder(layout):
     result = spool.sweep(layout, NOW_UNIX)
     assert not any(p.exists() for p in stale) and all(p.exists() for p in fresh)
     assert result.stale_temp == 3 and result.pending == 1
+
+
+def test_a_lease_from_a_clock_far_ahead_is_released_not_stuck_forever(layout):
+    far, near = spool_events(layout, 2) and sorted(spool.iter_pending_names(layout))
+    far_lease = spool.claim(layout, far, int(NOW_UNIX) + 10 * 365 * 24 * 3600)  # written while the clock was off
+    near_lease = spool.claim(layout, near, int(NOW_UNIX) + 100)  # a live sender's
+    result = spool.sweep(layout, NOW_UNIX)
+    assert result.released_leases == 1 and not far_lease.exists() and near_lease.exists()
+    assert list(spool.iter_pending_names(layout)) == [far]
