@@ -15,11 +15,12 @@ Schema (all times are ISO 8601 UTC strings ending in Z, or null):
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from telemetry_sender.fsutil import read_regular_file, write_private_atomic
+from telemetry_sender.protocol import BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS
 
 LOSS_REASONS = ("expired", "evicted", "rejected", "corrupt", "opted_out")
 _MAX_STATE_BYTES = 64 * 1024
@@ -77,6 +78,11 @@ def parse_time(text: object) -> datetime | None:
 
 
 def backing_off(state: dict[str, Any], now: datetime) -> bool:
-    """True while the saved backoff says "not before T" and T is still ahead."""
+    """True while the saved backoff says "not before T" and T is still ahead.
+
+    A T further ahead than any wait a sender writes (a clock that was wrong, an edited
+    file) is ignored: it must not stop automatic sending for days.
+    """
     not_before = parse_time(state.get("next_attempt"))
-    return not_before is not None and now < not_before
+    longest = timedelta(seconds=max(BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS))
+    return not_before is not None and now < not_before <= now + longest

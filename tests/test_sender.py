@@ -485,3 +485,14 @@ def test_leases_outlive_a_longer_than_default_lifetime(layout, clock):
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=Peek(), now=clock, lifetime_seconds=600)
     assert report.sent == 3 and len(deadlines) == 3
     assert min(deadlines) >= NOW.timestamp() + 600  # no other drainer may reclaim them while we live
+
+
+@pytest.mark.parametrize("ahead, waiting", [(timedelta(minutes=30), True), (timedelta(days=10), False)])
+def test_a_backoff_longer_than_any_we_write_does_not_stop_sending_for_good(layout, clock, ahead, waiting):
+    from telemetry_sender.spawn import should_spawn
+    from telemetry_sender.state import backing_off
+
+    layout.root.mkdir(parents=True)
+    layout.state_file.write_text(json.dumps({"next_attempt": (NOW + ahead).isoformat()}))  # e.g. clock was off
+    assert backing_off(load_state(layout.state_file), NOW) is waiting
+    assert should_spawn(layout, NOW) is not waiting  # the recorder and the sender read it alike
