@@ -92,6 +92,7 @@ class _Tally:
     evicted: int = 0
     opted_out: int = 0
     batches: int = 0
+    claimed: int = 0
     detail: str = ""
 
 
@@ -193,6 +194,7 @@ class _BatchSource:
             lease = spool.claim(ctx.layout, name, int(now.timestamp()) + _lease_seconds(ctx))
             if lease is None:
                 continue  # another drainer took it
+            ctx.tally.claimed += 1
             try:
                 envelope = spool.read_claimed(lease)
                 envelope = refresh_late_time(envelope, now)
@@ -430,14 +432,18 @@ def drain(
             from telemetry_sender.transport import RequestsTransport
 
             ctx.transport = RequestsTransport()
+        idle_passes = 0
         while True:
+            claimed_before = ctx.tally.claimed
             outcome = _pass(ctx, manual, progress)
             if outcome != "empty":
                 break
             # A recorder that saw our lock did not spawn: look again after letting go.
             _release(held)
             held = None
-            if not spool.has_pending(layout):
+            # Two passes in a row that could claim nothing: what is left cannot be claimed, stop.
+            idle_passes = idle_passes + 1 if ctx.tally.claimed == claimed_before else 0
+            if idle_passes >= 2 or not spool.has_pending(layout):
                 break
             try:
                 held = _acquire(layout)

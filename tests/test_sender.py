@@ -496,3 +496,14 @@ def test_a_backoff_longer_than_any_we_write_does_not_stop_sending_for_good(layou
     layout.state_file.write_text(json.dumps({"next_attempt": (NOW + ahead).isoformat()}))  # e.g. clock was off
     assert backing_off(load_state(layout.state_file), NOW) is waiting
     assert should_spawn(layout, NOW) is not waiting  # the recorder and the sender read it alike
+
+
+def test_files_that_cannot_be_claimed_do_not_spin_the_drain(layout, clock, monkeypatch):
+    spool_events(layout, 2)
+    monkeypatch.setattr(spool, "claim", lambda *a, **k: None)  # e.g. spool/ made read-only
+    passes = []
+    real_sweep = spool.sweep
+    monkeypatch.setattr(spool, "sweep", lambda *a, **k: passes.append(1) or real_sweep(*a, **k))
+    report = drain(layout, settings_for(ENDPOINT), manual=True, transport=object(), now=clock, lifetime_seconds=3)
+    assert report.outcome == "empty" and len(pending(layout)) == 2
+    assert len(passes) <= 2  # not a busy loop until the lifetime ends
