@@ -362,7 +362,9 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
 def _purge_opted_out(ctx: _Context) -> None:
     """Telemetry is off now: delete what is pending, unsent, and count it."""
     state = load_state(ctx.layout.state_file)
-    spool.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
+    swept = spool.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
+    ctx.tally.expired += swept.expired
+    _lose(state, "expired", swept.expired)
     deleted = 0
     for name in spool.iter_pending_names(ctx.layout):
         lease = spool.claim(ctx.layout, name, int(ctx.clock().timestamp()) + LEASE_SECONDS)

@@ -507,3 +507,12 @@ def test_files_that_cannot_be_claimed_do_not_spin_the_drain(layout, clock, monke
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=object(), now=clock, lifetime_seconds=3)
     assert report.outcome == "empty" and len(pending(layout)) == 2
     assert len(passes) <= 2  # not a busy loop until the lifetime ends
+
+
+def test_opt_out_purge_counts_what_housekeeping_expired(layout, clock):
+    spool_events(layout, 2, when=NOW - timedelta(days=8))
+    spool_events(layout, 3)
+    settings = settings_for(ENDPOINT, enabled=False, reason="DO_NOT_TRACK is set", opted_out=True)
+    report = drain(layout, settings, manual=False, now=clock)
+    lost = load_state(layout.state_file)["lost"]
+    assert (report.expired, report.opted_out) == (2, 3) and (lost["expired"], lost["opted_out"]) == (2, 3)
