@@ -368,3 +368,16 @@ def test_more_planted_shapes_never_survive_in_parameters(planted, name):
     text, private = planted
     out = parameters_json({name: text, "nested": {name: [text]}})
     assert private not in out
+
+
+@pytest.mark.parametrize(
+    "text, private",
+    [
+        ("No prototype project in /home/alice/My Work/contoso-app (prototype.yaml not found).", "contoso-app"),
+        ("No prototype project in /Users/alice/My Projects/x/contoso-app.", "contoso-app"),
+        ("Cannot read C:\\Users\\alice\\My Documents\\contoso-app\\prototype.yaml: denied", "contoso-app"),
+        ("Cannot read \\\\fileserver\\team share\\contoso-app\\prototype.yaml", "contoso-app"),
+    ],
+)
+def test_paths_with_spaces_are_scrubbed_whole(text, private):
+    assert private not in sanitize_error(text)

@@ -38,6 +38,11 @@ _NAME_NOUNS = (
 _SECRET_NOUNS = r"key|secret|password|passwd|pwd|token|api[\s_-]?key|apikey|passphrase|credential"
 
 
+# A folder name inside a path may hold single spaces ("My Documents"); only folders that
+# are followed by a separator are read that way, so the words after a path stay words.
+_SPACED_SEGMENT = r"[^\s'\"<>|\\/]+(?: [^\s'\"<>|\\/]+){0,8}"
+
+
 def _build_rules() -> tuple[tuple[re.Pattern[str], str], ...]:
     """The scrubbing rules. Order matters: whole structures first (a private key holds
     base64 runs, a resource id holds a GUID, a URL holds a path and may carry a SAS query)."""
@@ -56,10 +61,11 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], str], ...]:
         # Base64 keys (storage account keys, AWS secrets) hold slashes: before the path rules.
         (re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
                     r"[A-Za-z0-9+/]{30,}={0,2}(?![\w/])"), "<secret>"),
-        (re.compile(r"(?i)\b[a-z]:[\\/][^\s'\"<>|]*"), "<path>"),
-        (re.compile(r"\\\\[^\s'\"<>|]+"), "<path>"),
+        (re.compile(rf"(?i)\b[a-z]:[\\/](?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]*"), "<path>"),
+        (re.compile(rf"\\\\(?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]+"), "<path>"),
         (re.compile(r"(?<![\w/])~[A-Za-z_][\w.-]*(?:/[^\s'\"]*)?"), "<path>"),
-        (re.compile(r"(?<![\w.@%+~-])(?:~|\.{1,2}|[\w.@%+-]{1,255})?(?:/[\w.@%+~-]+){2,}/?|~/[^\s'\"]*"), "<path>"),
+        (re.compile(r"(?<![\w.@%+~-])(?:~|\.{1,2}|[\w.@%+-]{1,255})?(?:/[\w.@%+~-]+(?: [\w.@%+~-]+){0,8}(?=/))+"
+                    r"/[\w.@%+~-]+/?|~/[^\s'\"]*"), "<path>"),
         (re.compile(rf"(?i)(?<![\w.-])({_SECRET_KEY_WORDS})(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&,]+)"), r"\1\2<secret>"),
         (re.compile(rf"\b{_GUID}\b"), "<guid>"),
         (re.compile(r"(?<![\w@])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\b"), "@<user>"),
