@@ -348,6 +348,7 @@ def sweep(
 ) -> SweepResult:
     """Housekeeping under the lock: reap stale temp files (every folder), give back dead leases, expire, cap."""
     expired = stale = released = pending = total = 0
+    dead_leases: list[tuple[Path, str, float, int]] = []
     try:
         scan = os.scandir(layout.spool)
     except FileNotFoundError:
@@ -365,15 +366,26 @@ def sweep(
             elif name.endswith(LEASE_SUFFIX):
                 parsed = parse_lease_name(name)
                 original, deadline = parsed if parsed else (name[: -len(LEASE_SUFFIX)], 0)
-                dead = deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS
-                if dead and release(layout, Path(entry.path), original):
-                    released += 1
+                if deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS:
+                    dead_leases.append((Path(entry.path), original, st.st_mtime, st.st_size))
             elif is_pending_name(name):
                 if _expired(name, st.st_mtime, now_unix, retention):
                     expired += delete(Path(entry.path))
                 else:
                     pending += 1
                     total += st.st_size
+    # Given back after the scan, so each is counted once (a renamed entry may or may not show up in it).
+    for lease, original, mtime, size in dead_leases:
+        if not release(layout, lease, original):
+            continue
+        released += 1
+        if not is_pending_name(original):
+            continue
+        if _expired(original, mtime, now_unix, retention):
+            expired += delete(layout.spool / original)
+        else:
+            pending += 1
+            total += size
     # state.json, dead letters and quarantine notes are written the same way: reap there too.
     for folder in (layout.root, layout.rejected, layout.quarantine):
         if not os.path.islink(folder):

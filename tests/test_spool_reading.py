@@ -247,3 +247,17 @@ def test_a_lease_from_a_clock_far_ahead_is_released_not_stuck_forever(layout):
     result = spool.sweep(layout, NOW_UNIX)
     assert result.released_leases == 1 and not far_lease.exists() and near_lease.exists()
     assert list(spool.iter_pending_names(layout)) == [far]
+
+
+def test_the_cap_counts_dead_leases_given_back_in_the_same_sweep(layout):
+    for n in range(20):
+        spool.write_event(layout, make_envelope(padding="p" * 2000), now_ns=int(NOW_UNIX * 1e9) + n)
+    names = sorted(spool.iter_pending_names(layout))
+    for name in names[:10]:
+        spool.claim(layout, name, int(NOW_UNIX) - 5)  # a crashed sender's claims
+    size = (layout.spool / names[-1]).stat().st_size
+    result = spool.sweep(layout, NOW_UNIX, cap_bytes=size * 15)
+    on_disk = sum(p.stat().st_size for p in layout.spool.iterdir())
+    assert result.released_leases == 10 and on_disk <= size * 15
+    assert result.pending_bytes == on_disk and result.evicted == 5
+    assert sorted(spool.iter_pending_names(layout)) == names[5:]  # the oldest went first
