@@ -125,8 +125,13 @@ def test_no_spawn_while_backing_off(tmp_path, spawned):
     env = make_env(tmp_path)
     layout = SpoolLayout.default(env)
     record(inv(), env=env, cwd=str(tmp_path))
+    from datetime import datetime, timedelta, timezone
+
+    from telemetry_sender.state import format_time
+
     state = empty_state()
-    state["next_attempt"] = "2999-01-01T00:00:00.000000Z"
+    # Within the longest wait a sender writes (1 h): a farther one is ignored as a wrong clock.
+    state["next_attempt"] = format_time(datetime.now(timezone.utc) + timedelta(minutes=30))
     save_state(layout.state_file, state)
     record(inv(), env=env, cwd=str(tmp_path))
     state["next_attempt"] = "2000-01-01T00:00:00.000000Z"
