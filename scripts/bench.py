@@ -46,7 +46,7 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
 
     sizes = dict(rec_rounds=2, per_block=20, cold=5, az_rounds=3, imports=5, latency=3, drain=2000, naive=200,
                  memory=(0, 200, 5000), cap=12 * 1024 * 1024) if quick else dict(
-        rec_rounds=4, per_block=50, cold=15, az_rounds=20, imports=20, latency=6, drain=10_000, naive=1_000,
+        rec_rounds=4, per_block=50, cold=15, az_rounds=40, imports=20, latency=6, drain=10_000, naive=1_000,
         memory=(0, 1_000, 50_000), cap=20 * 1024 * 1024)
     notes: list[str] = []
     endpoints = Endpoints.start()
@@ -87,6 +87,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="prototype-bench-"))
     environment.apply_to_process(tmp / "bench-azure")
+    environment.compile_sources()
     if not procs.become_subreaper():
         progress("warning: cannot adopt orphaned processes; leftovers are found by command line instead")
     try:

@@ -22,7 +22,9 @@ LOOPBACK = "127.0.0.1,localhost,::1,[::1]"
 _STRIPPED_PREFIXES = ("AZURE_", "APPLICATIONINSIGHTS_", "APPINSIGHTS_", "PIP_")
 _STRIPPED_NAMES = frozenset(
     {"DO_NOT_TRACK", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "PYTHONPATH",
-     "AZ_PROTOTYPE_TELEMETRY_DEBUG"}
+     "AZ_PROTOTYPE_TELEMETRY_DEBUG",
+     # an installed extension has its bytecode cached (pip compiles it): so must the bench's
+     "PYTHONDONTWRITEBYTECODE"}
 )
 # azure-cli-telemetry's uploader sends only cache records newer than this note.
 AZ_TELEMETRY_NOTE = "telemetry.txt"
@@ -43,6 +45,14 @@ def hermetic(environ: Mapping[str, str], config_dir: Path) -> dict[str, str]:
         "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     })  # fmt: skip
     return env
+
+
+def compile_sources() -> None:
+    """Cache the bytecode of our packages, as `pip install` / `az extension add` do."""
+    import compileall
+
+    for package in ("azext_prototype", "telemetry_sender"):
+        compileall.compile_dir(str(REPO / package), quiet=1)
 
 
 def make_config_dir(path: Path) -> Path:
