@@ -199,6 +199,12 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         endpoint.stop()
+        # A detached sender may still be finishing: let it exit before its folder goes.
+        from telemetry_sender.layout import SpoolLayout
+        from telemetry_sender.lock import is_held
+
+        lock_file = SpoolLayout.default({"AZURE_CONFIG_DIR": str(tmp / "azure")}).lock_file
+        wait_until(lambda: not is_held(lock_file), timeout=65)
         if "--keep" in sys.argv:
             say(f"(kept {tmp})")
         else:
