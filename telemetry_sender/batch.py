@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
@@ -77,6 +78,12 @@ class BatchBuffer:
 def encode_body(items: Sequence[bytes]) -> bytes:
     """The request body: a gzip-compressed JSON array of the items, in order."""
     return gzip.compress(b"[" + b",".join(items) + b"]", compresslevel=6)
+
+
+def new_request_id(rng: random.Random) -> str:
+    """A UUID4-shaped `x-ms-client-request-id` drawn from `rng` (no uuid import, reproducible in tests)."""
+    raw = f"{rng.getrandbits(128):032x}"
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) % 4]}{raw[17:20]}-{raw[20:]}"
 
 
 def request_headers(request_id: str, version: str) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 `drain` is the whole job with every dependency injectable (transport, clock, random,
 lifetime); `command_send` is the `python -m telemetry_sender send` shell around it,
-including the detached `--background` mode the recorder spawns.
+including the detached `--background` mode the recorder spawns. What a drain writes to
+state.json lives in drain_state; the process's hard lifetime (watchdog) in lifetime.
 """
 
 from __future__ import annotations
@@ -12,74 +13,35 @@ import logging
 import math
 import os
 import random
-import sys
-import threading
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from telemetry_sender import spool
-from telemetry_sender.backoff import next_wait
-from telemetry_sender.batch import BatchBuffer, encode_body, encode_item, refresh_late_time, request_headers
+from telemetry_sender import drain_state, lifetime, spool
+from telemetry_sender.batch import (
+    BatchBuffer,
+    encode_body,
+    encode_item,
+    new_request_id,
+    refresh_late_time,
+    request_headers,
+)
+from telemetry_sender.drain_report import DrainProgress, DrainReport
 from telemetry_sender.fsutil import ensure_private_dir
 from telemetry_sender.layout import SpoolLayout
 from telemetry_sender.lock import SpoolLock, try_acquire
 from telemetry_sender.policy import ItemRejection, Verdict, classify
-from telemetry_sender.protocol import LEASE_SECONDS, REDIRECT_CACHE_MAX_SECONDS, SENDER_LIFETIME_SECONDS
-from telemetry_sender.state import backing_off, format_time, load_state, parse_time, save_state
+from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
+from telemetry_sender.state import backing_off, format_time, load_state, save_state
+
+__all__ = ["DrainProgress", "DrainReport", "command_send", "drain"]
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# Reasons that mean "not configured" rather than "the user opted out": keep the events.
 _EXIT_MARGIN_SECONDS = 5.0  # the drain stops this long before the watchdog would kill it
-
-
-@dataclass(frozen=True)
-class DrainProgress:
-    """Running totals, reported after each batch (for `flush` progress output)."""
-
-    sent: int
-    retried: int
-    rejected: int
-    quarantined: int
-    batches: int
-
-
-@dataclass(frozen=True)
-class DrainReport:
-    """What one drain did and why it stopped."""
-
-    sent: int = 0
-    retried: int = 0
-    rejected: int = 0
-    quarantined: int = 0
-    expired: int = 0
-    evicted: int = 0
-    outcome: str = "empty"  # empty | delivered | backing-off | disabled | locked | deadline | unsafe
-    next_attempt: str | None = None
-    opted_out: int = 0
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON-able data."""
-        return asdict(self)
-
-    def summary(self) -> str:
-        """One line for people."""
-        parts = [f"{self.outcome}: sent {self.sent}"]
-        for label, value in (("kept for retry", self.retried), ("rejected", self.rejected),
-                             ("quarantined", self.quarantined), ("expired", self.expired),
-                             ("evicted", self.evicted), ("deleted (opted out)", self.opted_out)):
-            if value:
-                parts.append(f"{label} {value}")
-        if self.next_attempt:
-            parts.append(f"next attempt {self.next_attempt}")
-        if self.detail:
-            parts.append(self.detail)
-        return ", ".join(parts)
 
 
 @dataclass
@@ -131,23 +93,6 @@ def _lease_seconds(ctx: _Context) -> int:
 def _opted_out(settings: Any) -> bool:
     """Disabled by the user's choice (DO_NOT_TRACK, collect_telemetry=no), not merely unconfigured."""
     return not settings.enabled and bool(getattr(settings, "opted_out", False))
-
-
-def _count(value: object) -> int:
-    """A saved counter as a non-negative int; anything else (a hand-edited state file) reads as 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _lose(state: dict[str, Any], reason: str, count: int) -> None:
-    if count:
-        state["lost"][reason] = _count(state["lost"].get(reason)) + count
-
-
-def _drop(state: dict[str, Any], folder: str, count: int) -> None:
-    if count:
-        dropped = state.get("dropped") if isinstance(state.get("dropped"), dict) else {}
-        dropped[folder] = _count(dropped.get(folder)) + count
-        state["dropped"] = dropped
 
 
 # --- claiming a batch -------------------------------------------------------------
@@ -219,31 +164,11 @@ class _BatchSource:
             spool.delete(lease)
             dropped = 0
         self._ctx.tally.quarantined += 1
-        _lose(self._state, "corrupt", 1)
-        _drop(self._state, "quarantine", dropped)
+        drain_state.lose(self._state, "corrupt", 1)
+        drain_state.drop(self._state, "quarantine", dropped)
 
 
 # --- one pass under the lock -------------------------------------------------------
-
-
-def _endpoint(state: dict[str, Any], configured: str, now: datetime) -> str:
-    """The cached redirect target while it is valid and belongs to this endpoint, else the configured one.
-
-    The cache is re-checked against the redirect policy and its lifetime bound: state.json
-    is a file on disk, not proof that the service ever sent us there.
-    """
-    from telemetry_sender.connection_string import track_url
-    from telemetry_sender.redirect import redirect_endpoint
-
-    cached = state.get("redirect")
-    if not isinstance(cached, dict) or cached.get("origin") != configured:
-        return configured
-    endpoint, expires = cached.get("endpoint"), parse_time(cached.get("expires"))
-    if not isinstance(endpoint, str) or expires is None:
-        return configured
-    if not now < expires <= now + timedelta(seconds=REDIRECT_CACHE_MAX_SECONDS):
-        return configured
-    return endpoint if redirect_endpoint(endpoint, track_url(configured)) == endpoint else configured
 
 
 def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Verdict, now: datetime) -> None:
@@ -271,26 +196,8 @@ def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: I
         spool.delete(item.lease)
         dropped = 0
     ctx.tally.rejected += 1
-    _lose(state, "rejected", 1)
-    _drop(state, "rejected", dropped)
-
-
-def _record_failure(ctx: _Context, state: dict[str, Any], verdict: Verdict, now: datetime) -> None:
-    failures = _count(state.get("consecutive_failures")) + 1
-    wait = next_wait(failures, ctx.rng, offline=verdict.offline, retry_after=verdict.retry_after)
-    state.update(
-        consecutive_failures=failures,
-        backoff_seconds=round(wait, 3),
-        next_attempt=format_time(now + timedelta(seconds=wait)),
-        last_attempt={"time": format_time(now), "outcome": "retry", "status": verdict.status, "detail": verdict.detail},
-    )
-    logger.info("backing off %.1f s after %s (failure %d)", wait, verdict.detail or verdict.status, failures)
-
-
-def _record_success(state: dict[str, Any], verdict: Verdict, now: datetime, sent: int) -> None:
-    state.update(consecutive_failures=0, backoff_seconds=0, next_attempt=None)
-    state["last_attempt"] = {"time": format_time(now), "outcome": "delivered", "status": verdict.status,
-                             "detail": verdict.detail or f"{sent} sent"}
+    drain_state.lose(state, "rejected", 1)
+    drain_state.drop(state, "rejected", dropped)
 
 
 def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Verdict:
@@ -300,24 +207,22 @@ def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Ver
     configured = ctx.settings.connection.ingestion_endpoint
     now = ctx.clock()
     body = encode_body([item.data for item in items])
-    headers = request_headers(_request_id(ctx.rng), _version())
-    delivery = post_following_redirects(ctx.transport, _endpoint(state, configured, now), body, headers,
+    headers = request_headers(new_request_id(ctx.rng), _version())
+    delivery = post_following_redirects(ctx.transport, drain_state.cached_endpoint(state, configured, now), body, headers,
                                         timeout=max(0.5, ctx.remaining()))
     now = ctx.clock()
     if delivery.redirected and delivery.result.status is not None and not delivery.refused:
         # Remembered only once the new host has answered: a dead target is not pinned for hours.
-        expires = now + timedelta(seconds=delivery.cache_seconds)
-        state["redirect"] = {"endpoint": delivery.endpoint, "expires": format_time(expires), "origin": configured}
-        logger.info("redirected to %s until %s", delivery.endpoint, format_time(expires))
+        drain_state.remember_redirect(state, delivery.endpoint, delivery.cache_seconds, configured, now)
     verdict = classify(delivery.result, len(items), now)
     if delivery.refused:
         verdict = Verdict("retry", verdict.status, retry_after=verdict.retry_after, detail=delivery.refused)
     _apply(ctx, state, items, verdict, now)
     ctx.tally.batches += 1
     if verdict.stop_pass:
-        _record_failure(ctx, state, verdict, now)
+        drain_state.record_failure(state, verdict, now, ctx.rng)
     else:
-        _record_success(state, verdict, now, len(verdict.accepted))
+        drain_state.record_success(state, verdict, now, len(verdict.accepted))
     return verdict
 
 
@@ -330,8 +235,8 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
     swept = spool.sweep(layout, ctx.clock().timestamp())
     ctx.tally.expired += swept.expired
     ctx.tally.evicted += swept.evicted
-    _lose(state, "expired", swept.expired)
-    _lose(state, "evicted", swept.evicted)
+    drain_state.lose(state, "expired", swept.expired)
+    drain_state.lose(state, "evicted", swept.evicted)
     if swept.expired or swept.evicted or swept.released_leases or swept.stale_temp:
         logger.info("housekeeping: %d expired, %d evicted, %d dead leases released, %d stale temp files",
                     swept.expired, swept.evicted, swept.released_leases, swept.stale_temp)
@@ -364,14 +269,14 @@ def _purge_opted_out(ctx: _Context) -> None:
     state = load_state(ctx.layout.state_file)
     swept = spool.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
     ctx.tally.expired += swept.expired
-    _lose(state, "expired", swept.expired)
+    drain_state.lose(state, "expired", swept.expired)
     deleted = 0
     for name in spool.iter_pending_names(ctx.layout):
         lease = spool.claim(ctx.layout, name, int(ctx.clock().timestamp()) + LEASE_SECONDS)
         if lease is not None and spool.delete(lease):
             deleted += 1
     ctx.tally.opted_out += deleted
-    _lose(state, "opted_out", deleted)
+    drain_state.lose(state, "opted_out", deleted)
     state["last_attempt"] = {"time": format_time(ctx.clock()), "outcome": "disabled", "status": None,
                              "detail": f"{ctx.settings.reason}; {deleted} pending deleted unsent"}
     save_state(ctx.layout.state_file, state)
@@ -474,11 +379,6 @@ def _release(held: SpoolLock) -> None:
     held.release()
 
 
-def _request_id(rng: random.Random) -> str:
-    raw = f"{rng.getrandbits(128):032x}"
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) % 4]}{raw[17:20]}-{raw[20:]}"
-
-
 def _version() -> str:
     try:
         from azext_prototype.version import VERSION
@@ -491,31 +391,10 @@ def _version() -> str:
 # --- the command -----------------------------------------------------------------------
 
 
-def _start_watchdog(seconds: float, on_expire: Callable[[], None]) -> threading.Event:
-    """Kill the process after `seconds`, whatever it is blocked on (DNS, a socket, a disk); set the event to cancel."""
-    cancelled = threading.Event()
-
-    def watch() -> None:
-        if not cancelled.wait(seconds):
-            on_expire()
-
-    threading.Thread(target=watch, name="sender-lifetime", daemon=True).start()
-    return cancelled
-
-
-def _lower_priority() -> None:
-    if hasattr(os, "nice"):
-        try:
-            if os.nice(0) < 10:
-                os.nice(10 - os.nice(0))
-        except OSError:
-            pass
-
-
 def _background(layout: SpoolLayout, started: float) -> int:
     """The detached sender: quiet, low priority, logging to its own file; always exits 0."""
     os.umask(0o077)
-    _lower_priority()
+    lifetime.lower_priority()
     try:
         ensure_private_dir(layout.root)
         from telemetry_sender.sender_log import setup_sender_log
@@ -526,8 +405,8 @@ def _background(layout: SpoolLayout, started: float) -> int:
     try:
         from telemetry_sender.settings import resolve_settings
 
-        lifetime = SENDER_LIFETIME_SECONDS - (time.monotonic() - started) - _EXIT_MARGIN_SECONDS
-        report = drain(layout, resolve_settings(os.environ), manual=False, lifetime_seconds=max(1.0, lifetime))
+        left = SENDER_LIFETIME_SECONDS - (time.monotonic() - started) - _EXIT_MARGIN_SECONDS
+        report = drain(layout, resolve_settings(os.environ), manual=False, lifetime_seconds=max(1.0, left))
         logger.info("sender finished: %s", report.summary())
     except Exception:  # guard once, at the boundary: a background sender never crashes loudly
         logger.exception("sender failed")
@@ -536,31 +415,11 @@ def _background(layout: SpoolLayout, started: float) -> int:
     return 0
 
 
-_HARD_EXIT_GRACE_SECONDS = 1.0
-
-
-def _hard_exit(background: bool) -> None:
-    """Say why, then `os._exit(3)`; the exit is armed first, since the goodbye itself may block."""
-    # The stuck main thread may hold a logging or stderr lock: exit regardless after a grace period.
-    _start_watchdog(_HARD_EXIT_GRACE_SECONDS, lambda: os._exit(3))
-    if not background:
-        sys.stderr.write("telemetry sender: lifetime exceeded, stopping (unsent events stay in the spool)\n")
-        sys.stderr.flush()
-    else:
-        logger.error("lifetime exceeded: exiting hard (leases expire by themselves)")
-        for handler in logging.getLogger().handlers:
-            try:
-                handler.flush()
-            except Exception:  # noqa: BLE001 - exiting anyway
-                pass
-    os._exit(3)
-
-
 def command_send(args: Any, layout: SpoolLayout) -> int:
     """`send`: deliver now (a person: backoff ignored, report printed) or `--background` (spawned by az)."""
     started = time.monotonic()
     background = bool(getattr(args, "background", False))
-    watchdog = _start_watchdog(SENDER_LIFETIME_SECONDS, lambda: _hard_exit(background))
+    watchdog = lifetime.start_watchdog(SENDER_LIFETIME_SECONDS, lambda: lifetime.hard_exit(background))
     try:
         return _background(layout, started) if background else _foreground(args, layout)
     finally:

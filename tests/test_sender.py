@@ -315,8 +315,8 @@ def test_the_watchdog_ends_a_stuck_process():
     import subprocess
     import sys
 
-    code = ("import os, time\nfrom telemetry_sender.sender import _start_watchdog\n"
-            "_start_watchdog(0.3, lambda: os._exit(3))\ntime.sleep(120)\n")
+    code = ("import os, time\nfrom telemetry_sender.lifetime import start_watchdog\n"
+            "start_watchdog(0.3, lambda: os._exit(3))\ntime.sleep(120)\n")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
 
 
@@ -324,10 +324,10 @@ def test_the_watchdog_exits_even_when_logging_is_stuck():
     import subprocess
     import sys
 
-    code = ("import logging, time\nfrom telemetry_sender import sender\n"
+    code = ("import logging, time\nfrom telemetry_sender import lifetime\n"
             "class Stuck(logging.Handler):\n    def emit(self, record):\n        time.sleep(3600)\n"
             "logging.getLogger().addHandler(Stuck())\n"
-            "sender._start_watchdog(0.3, lambda: sender._hard_exit(True))\n"
+            "lifetime.start_watchdog(0.3, lambda: lifetime.hard_exit(True))\n"
             "logging.getLogger('x').error('a write to a hung disk')\n")  # holds the handler's lock for good
     assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 3
 
