@@ -12,12 +12,24 @@ import logging
 import os
 import sys
 import threading
+import time
 from typing import Callable
 
 logger = logging.getLogger(__name__)
 
 EXIT_CODE = 3  # `send` ended by its watchdog
 _GRACE_SECONDS = 1.0  # how long the goodbye may take before the exit happens anyway
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere 0, i.e. counted from now)."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime, in ticks since boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def start_watchdog(seconds: float, on_expire: Callable[[], None]) -> threading.Event:

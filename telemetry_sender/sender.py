@@ -391,7 +391,7 @@ def _version() -> str:
 # --- the command -----------------------------------------------------------------------
 
 
-def _background(layout: SpoolLayout, started: float) -> int:
+def _background(layout: SpoolLayout, deadline: float) -> int:
     """The detached sender: quiet, low priority, logging to its own file; always exits 0."""
     os.umask(0o077)
     lifetime.lower_priority()
@@ -405,7 +405,7 @@ def _background(layout: SpoolLayout, started: float) -> int:
     try:
         from telemetry_sender.settings import resolve_settings
 
-        left = SENDER_LIFETIME_SECONDS - (time.monotonic() - started) - _EXIT_MARGIN_SECONDS
+        left = deadline - time.monotonic() - _EXIT_MARGIN_SECONDS
         report = drain(layout, resolve_settings(os.environ), manual=False, lifetime_seconds=max(1.0, left))
         logger.info("sender finished: %s", report.summary())
     except Exception:  # guard once, at the boundary: a background sender never crashes loudly
@@ -415,24 +415,30 @@ def _background(layout: SpoolLayout, started: float) -> int:
     return 0
 
 
-def command_send(args: Any, layout: SpoolLayout) -> int:
-    """`send`: deliver now (a person: backoff ignored, report printed) or `--background` (spawned by az)."""
-    started = time.monotonic()
+def command_send(args: Any, layout: SpoolLayout, *, lifetime_seconds: float = SENDER_LIFETIME_SECONDS) -> int:
+    """`send`: deliver now (a person: backoff ignored, report printed) or `--background` (spawned by az).
+
+    A background sender's lifetime counts from its process start (the spawn bootstrap may
+    have waited for the command to exit first); a watchdog ends it whatever it is blocked on.
+    """
     background = bool(getattr(args, "background", False))
-    watchdog = lifetime.start_watchdog(SENDER_LIFETIME_SECONDS, lambda: lifetime.hard_exit(background))
+    deadline = time.monotonic() + lifetime_seconds - (lifetime.process_age() if background else 0.0)
+    if deadline <= time.monotonic():
+        return 0 if background else 1  # too late to start anything: the next command spawns a fresh sender
+    watchdog = lifetime.start_watchdog(deadline - time.monotonic(), lambda: lifetime.hard_exit(background))
     try:
-        return _background(layout, started) if background else _foreground(args, layout)
+        return _background(layout, deadline) if background else _foreground(args, layout, deadline)
     finally:
         watchdog.set()  # returning normally: nothing left to kill (matters when called in-process)
 
 
-def _foreground(args: Any, layout: SpoolLayout) -> int:
+def _foreground(args: Any, layout: SpoolLayout, deadline: float) -> int:
     """A person ran `send`: ignore the backoff and say what happened."""
     from telemetry_sender.settings import resolve_settings
 
     settings = resolve_settings(os.environ)
-    report = drain(layout, settings, manual=True,
-                   lifetime_seconds=SENDER_LIFETIME_SECONDS - _EXIT_MARGIN_SECONDS)
+    left = deadline - time.monotonic() - _EXIT_MARGIN_SECONDS
+    report = drain(layout, settings, manual=True, lifetime_seconds=max(1.0, left))
     if getattr(args, "json", False):
         print(json.dumps(report.to_dict(), indent=2))
     else:

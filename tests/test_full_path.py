@@ -43,6 +43,20 @@ print(spawn.spawn_sender(layout) if spawn.should_spawn(layout) else 0)
 """
 
 
+# A background sender stuck where no socket timeout reaches (a resolver that never answers),
+# or against an endpoint that never answers, with a short lifetime.
+STUCK_SENDER = r"""
+import argparse, socket, sys, time
+from pathlib import Path
+from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.sender import command_send
+if sys.argv[3] == "dns":
+    socket.getaddrinfo = lambda *a, **k: time.sleep(3600)
+args = argparse.Namespace(background=True, json=False)
+sys.exit(command_send(args, SpoolLayout(Path(sys.argv[1])), lifetime_seconds=float(sys.argv[2])))
+"""
+
+
 def wait_until(condition, timeout: float, message: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -95,6 +109,16 @@ def manual_send(root: Path, env: dict) -> tuple[int, dict]:
     done = subprocess.run([sys.executable, "-m", "telemetry_sender", "send", "--spool", str(root), "--json"],
                           env=env, capture_output=True, text=True, timeout=90)
     return done.returncode, json.loads(done.stdout)
+
+
+def age_leases(root: Path) -> int:
+    """Make every lease look expired (a dead sender's claims), instead of waiting two minutes; returns how many."""
+    layout = SpoolLayout(root)
+    leases = [p for p in layout.spool.iterdir() if p.name.endswith(".lease")]
+    for lease in leases:
+        original, _ = spool.parse_lease_name(lease.name)
+        lease.rename(layout.spool / spool.lease_name(original, int(time.time()) - 1))
+    return len(leases)
 
 
 def settled(root: Path) -> bool:
@@ -245,12 +269,7 @@ def test_sender_killed_mid_batch_loses_nothing(emu, root, env):
     in_flight = set(event_ids(emu.accepted[512:]))
     assert len(in_flight) == 488
     # Its leases outlive it (they expire after 2 minutes); age them instead of waiting.
-    layout = SpoolLayout(root)
-    leases = [p for p in layout.spool.iterdir() if p.name.endswith(".lease")]
-    assert len(leases) == 488
-    for lease in leases:
-        original, _ = spool.parse_lease_name(lease.name)
-        lease.rename(layout.spool / spool.lease_name(original, int(time.time()) - 1))
+    assert age_leases(root) == 488
     code, report = manual_send(root, env)
     assert (code, report["sent"]) == (0, 488)
     delivered = collections.Counter(event_ids(emu.accepted))
@@ -258,6 +277,24 @@ def test_sender_killed_mid_batch_loses_nothing(emu, root, env):
     duplicates = {i for i, n in delivered.items() if n > 1}
     assert duplicates <= in_flight and all(n <= 2 for n in delivered.values())  # only the batch in flight, same eventId
     assert pending(root) == []
+
+
+@pytest.mark.parametrize("stuck, lifetime, exit_code", [("dns", 4, 3), ("hang", 8, 0)])
+def test_a_stuck_sender_ends_within_its_lifetime_and_loses_nothing(emu, root, env, stuck, lifetime, exit_code):
+    if stuck == "hang":
+        emu.script({"hang": 30})  # socket timeouts, bounded by the lifetime, end this one
+    events = envelopes(3)
+    for envelope in events:
+        spool.write_event(SpoolLayout(root), envelope)
+    done = subprocess.run([sys.executable, "-c", STUCK_SENDER, str(root), str(lifetime), stuck], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == exit_code, done.stderr
+    if stuck == "dns":
+        assert "lifetime exceeded" in (root / "sender.log").read_text()  # the watchdog, not a timeout
+    age_leases(root)
+    code, report = manual_send(root, env)
+    assert (code, report["sent"]) == (0, 3)
+    assert set(event_ids(emu.accepted)) == set(event_ids(events)) and pending(root) == []
 
 
 def test_twenty_concurrent_commands_deliver_every_event_once_with_one_drainer(emu, root, env):

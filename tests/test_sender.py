@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import sys
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -516,3 +517,18 @@ def test_opt_out_purge_counts_what_housekeeping_expired(layout, clock):
     report = drain(layout, settings, manual=False, now=clock)
     lost = load_state(layout.state_file)["lost"]
     assert (report.expired, report.opted_out) == (2, 3) and (lost["expired"], lost["opted_out"]) == (2, 3)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process age from /proc")
+def test_a_background_lifetime_counts_from_the_process_start(layout):
+    import subprocess
+
+    spool_events(layout, 2)
+    code = ("import argparse, sys, time\nfrom pathlib import Path\ntime.sleep(1.5)\n"  # e.g. the spawn bootstrap's wait
+            "from telemetry_sender.lifetime import process_age\nfrom telemetry_sender.layout import SpoolLayout\n"
+            "from telemetry_sender.sender import command_send\nprint(process_age())\n"
+            "args = argparse.Namespace(background=True, json=False)\n"
+            "sys.exit(command_send(args, SpoolLayout(Path(sys.argv[1])), lifetime_seconds=1.0))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(layout.root)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and float(done.stdout) >= 1.5
+    assert len(pending(layout)) == 2 and not layout.log_file.exists()  # too old to start: nothing touched
