@@ -532,3 +532,15 @@ def test_a_background_lifetime_counts_from_the_process_start(layout):
     done = subprocess.run([sys.executable, "-c", code, str(layout.root)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and float(done.stdout) >= 1.5
     assert len(pending(layout)) == 2 and not layout.log_file.exists()  # too old to start: nothing touched
+
+
+def test_an_answer_lost_after_acceptance_means_a_duplicate_never_a_loss(layout, clock):
+    from telemetry_sender.emulator import Emulator
+
+    ids = spool_events(layout, 3)
+    with Emulator(script=[{"status": 200, "delay": 30}]) as emu:  # accepted, but the answer comes too late
+        first = drain(layout, settings_for(emu.endpoint), manual=True, now=clock, lifetime_seconds=1.5)
+        assert first.outcome == "backing-off" and first.retried == 3 and len(pending(layout)) == 3
+        second = drain(layout, settings_for(emu.endpoint), manual=True, now=clock)
+        assert second.sent == 3 and pending(layout) == []
+        assert event_ids(emu.accepted) == ids + ids  # the same eventIds: the service side can drop them
