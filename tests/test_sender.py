@@ -544,3 +544,20 @@ def test_an_answer_lost_after_acceptance_means_a_duplicate_never_a_loss(layout, 
         second = drain(layout, settings_for(emu.endpoint), manual=True, now=clock)
         assert second.sent == 3 and pending(layout) == []
         assert event_ids(emu.accepted) == ids + ids  # the same eventIds: the service side can drop them
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_offline_for_days_the_spool_stays_under_its_cap_oldest_evicted_first(layout, clock):
+    responses.post(URL, body=__import__("requests").exceptions.ConnectionError("offline"))
+    for day in range(3):  # each day's commands, then a sender that finds the network down
+        for n in range(70):
+            spool.write_event(layout, make_envelope(padding="q" * 60_000),
+                              now_ns=int((NOW + timedelta(days=day)).timestamp() * 1e9) + n)
+        clock.now = NOW + timedelta(days=day, hours=1)
+        report = run(layout, clock, manual=False)
+        assert report.outcome == "backing-off"
+        on_disk = sum(p.stat().st_size for p in layout.spool.iterdir())
+        assert on_disk <= 10 * 1024 * 1024
+    names = list(spool.iter_pending_names(layout))
+    assert spool.recorded_ns(names[-1]) == int((NOW + timedelta(days=2)).timestamp() * 1e9) + 69  # newest kept
+    assert load_state(layout.state_file)["lost"]["evicted"] == 210 - len(names)
