@@ -561,3 +561,15 @@ def test_offline_for_days_the_spool_stays_under_its_cap_oldest_evicted_first(lay
     names = list(spool.iter_pending_names(layout))
     assert spool.recorded_ns(names[-1]) == int((NOW + timedelta(days=2)).timestamp() * 1e9) + 69  # newest kept
     assert load_state(layout.state_file)["lost"]["evicted"] == 210 - len(names)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_symlinked_state_file_is_replaced_never_written_through(layout, tmp_path, clock):
+    victim = tmp_path / "victim.json"
+    victim.write_text('{"next_attempt": null}')
+    spool_events(layout, 1)
+    layout.state_file.symlink_to(victim)
+    responses.post(URL, status=503)
+    assert run(layout, clock).outcome == "backing-off"
+    assert victim.read_text() == '{"next_attempt": null}'
+    assert not layout.state_file.is_symlink() and load_state(layout.state_file)["consecutive_failures"] == 1
