@@ -208,8 +208,8 @@ def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Ver
     now = ctx.clock()
     body = encode_body([item.data for item in items])
     headers = request_headers(new_request_id(ctx.rng), _version())
-    delivery = post_following_redirects(ctx.transport, drain_state.cached_endpoint(state, configured, now), body, headers,
-                                        timeout=max(0.5, ctx.remaining()))
+    endpoint = drain_state.cached_endpoint(state, configured, now)
+    delivery = post_following_redirects(ctx.transport, endpoint, body, headers, timeout=max(0.5, ctx.remaining()))
     now = ctx.clock()
     if delivery.redirected and delivery.result.status is not None and not delivery.refused:
         # Remembered only once the new host has answered: a dead target is not pinned for hours.

@@ -52,7 +52,9 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 def setup_sender_log(path: Path, level: int = logging.INFO) -> logging.Handler:
     """Send the root logger to `path` (two files of half the cap each); returns the handler."""
-    handler = _PrivateRotatingFileHandler(path, maxBytes=LOG_CAP_BYTES // 2, backupCount=1, encoding="utf-8", delay=True)
+    handler = _PrivateRotatingFileHandler(
+        path, maxBytes=LOG_CAP_BYTES // 2, backupCount=1, encoding="utf-8", delay=True
+    )
     handler.setFormatter(logging.Formatter(_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)
