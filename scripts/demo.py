@@ -162,8 +162,11 @@ def main() -> int:
             proc, secs = run_az(env, *args, cwd=cwd, check=ok)
             outcome = "ok" if proc.returncode == 0 else f"failed as expected (exit {proc.returncode})"
             say(f"   az {' '.join(args):<60} {outcome}, {secs:.2f} s")
+        last_command_ended = time.monotonic()
         arrived = wait_until(lambda: len(endpoint.received()) >= 4, timeout=20)
-        say(f"   the endpoint accepted {len(endpoint.received())} events" + ("" if arrived else " (expected 4)"))
+        waited = time.monotonic() - last_command_ended
+        say(f"   the endpoint accepted {len(endpoint.received())} events, {waited:.2f} s after the last command returned"
+            + ("" if arrived else " (expected 4)"))
 
         say("3. Offline: the endpoint goes down; commands still return at once and their events wait")
         endpoint.stop()
