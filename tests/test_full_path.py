@@ -279,8 +279,8 @@ def test_sender_killed_mid_batch_loses_nothing(emu, root, env):
     assert pending(root) == []
 
 
-@pytest.mark.parametrize("stuck, lifetime, exit_code", [("dns", 4, 3), ("hang", 8, 0)])
-def test_a_stuck_sender_ends_within_its_lifetime_and_loses_nothing(emu, root, env, stuck, lifetime, exit_code):
+@pytest.mark.parametrize("stuck, lifetime, exit_codes", [("dns", 4, {3}), ("hang", 8, {0, 3})])
+def test_a_stuck_sender_ends_within_its_lifetime_and_loses_nothing(emu, root, env, stuck, lifetime, exit_codes):
     if stuck == "hang":
         emu.script({"hang": 30})  # socket timeouts, bounded by the lifetime, end this one
     events = envelopes(3)
@@ -288,7 +288,8 @@ def test_a_stuck_sender_ends_within_its_lifetime_and_loses_nothing(emu, root, en
         spool.write_event(SpoolLayout(root), envelope)
     done = subprocess.run([sys.executable, "-c", STUCK_SENDER, str(root), str(lifetime), stuck], env=env,
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == exit_code, done.stderr
+    # a hang ends by the socket's read timeout (0), or by the watchdog on a slow machine (3)
+    assert done.returncode in exit_codes, done.stderr
     if stuck == "dns":
         assert "lifetime exceeded" in (root / "sender.log").read_text()  # the watchdog, not a timeout
     age_leases(root)

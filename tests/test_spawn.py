@@ -133,7 +133,8 @@ def test_lower_priority_on_a_real_child():
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         how = spawn.lower_priority(child.pid)
-        assert how in ("idle", "nice", "normal")
+        # on Linux (same user) one of the two must work: "normal" would mean it silently failed
+        assert how in (("idle", "nice") if sys.platform.startswith("linux") else ("idle", "nice", "normal"))
         if how == "idle":
             assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
         elif how == "nice":
