@@ -230,8 +230,7 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
     """Housekeeping then batches until the spool is empty, a retriable failure, or the deadline."""
     layout = ctx.layout
     state = load_state(layout.state_file)
-    if not manual and backing_off(state, ctx.clock()):
-        return "backing-off"
+    # Housekeeping first, even when backing off: retention and the size cap hold on every run.
     swept = spool.sweep(layout, ctx.clock().timestamp())
     ctx.tally.expired += swept.expired
     ctx.tally.evicted += swept.evicted
@@ -240,6 +239,9 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
     if swept.expired or swept.evicted or swept.released_leases or swept.stale_temp:
         logger.info("housekeeping: %d expired, %d evicted, %d dead leases released, %d stale temp files",
                     swept.expired, swept.evicted, swept.released_leases, swept.stale_temp)
+    if not manual and backing_off(state, ctx.clock()):
+        save_state(layout.state_file, state)  # keep the loss counters of the sweep
+        return "backing-off"
     source = _BatchSource(ctx, state)
     try:
         while True:
@@ -312,8 +314,11 @@ def drain(
     """
     ctx = _Context(layout, settings, transport, now or _utcnow, rng or random.Random(),
                    monotonic() + lifetime_seconds, monotonic)
-    if not settings.enabled and not _opted_out(settings):
-        ctx.tally.detail = settings.reason
+    if not settings.enabled and manual and not _opted_out(settings):
+        # A person ran `send` on a machine without a connection string (say, on a copied
+        # folder): refuse and keep everything. An automatic sender that finds telemetry off
+        # for any reason deletes the pending events below (DESIGN.md, "Contract — configuration").
+        ctx.tally.detail = f"{settings.reason}: nothing sent, nothing deleted"
         return _report(ctx, "disabled")
     unsafe = spool.unsafe_reason(layout)
     if unsafe:
@@ -443,4 +448,5 @@ def _foreground(args: Any, layout: SpoolLayout, deadline: float) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(report.summary())
-    return 0 if report.outcome in ("empty", "delivered", "locked", "disabled") else 1
+    # As `az prototype telemetry flush`: success only when nothing is left undelivered by this run.
+    return 0 if report.outcome in ("empty", "delivered") else 1

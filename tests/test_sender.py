@@ -260,11 +260,34 @@ def test_opt_out_at_send_time_deletes_pending_unsent(layout, clock):
     assert load_state(layout.state_file)["lost"]["opted_out"] == 5
 
 
-def test_missing_connection_string_keeps_the_events(layout, clock):
+def test_a_person_sending_without_a_connection_string_keeps_the_events(layout, clock):
     spool_events(layout, 2)
     settings = settings_for(ENDPOINT, enabled=False, reason="no connection string")
     report = drain(layout, settings, manual=True, now=clock)
     assert report.outcome == "disabled" and len(pending(layout)) == 2
+    assert "nothing deleted" in report.detail
+
+
+def test_an_automatic_sender_that_finds_telemetry_off_deletes_pending_unsent(layout, clock):
+    spool_events(layout, 2)
+    settings = settings_for(ENDPOINT, enabled=False, reason="no connection string")
+    report = drain(layout, settings, manual=False, now=clock)
+    assert report.outcome == "disabled" and pending(layout) == []
+    assert load_state(layout.state_file)["lost"]["opted_out"] == 2
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_sender_that_backs_off_still_enforces_retention_and_the_cap(layout, clock):
+    from telemetry_sender.state import format_time, save_state
+
+    old = clock() - timedelta(days=8)
+    spool_events(layout, 2, when=old)
+    state = load_state(layout.state_file)
+    state["next_attempt"] = format_time(clock() + timedelta(minutes=10))
+    save_state(layout.state_file, state)
+    report = drain(layout, settings_for(ENDPOINT), manual=False, now=clock)
+    assert report.outcome == "backing-off" and len(responses.calls) == 0
+    assert pending(layout) == [] and load_state(layout.state_file)["lost"]["expired"] == 2
 
 
 def test_a_second_sender_exits_at_once_when_locked(layout, clock):
