@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 WAIT_SECONDS = 30.0  # flush --wait: the longest we wait for a background sender to finish
+# A flush never outlives a sender's hard lifetime (60 s, protocol.SENDER_LIFETIME_SECONDS) by much.
+FLUSH_LIMIT_SECONDS = 65.0
 _SHOW_TITLES = {"time": "Time", "state": "State", "command": "Command", "success": "Success", "error": "Error",
                 "provider": "Provider", "model": "Model", "location": "Location", "resourceType": "ResourceType",
                 "sku": "Sku", "note": "Note", "file": "File"}
@@ -110,16 +112,45 @@ class _ProgressLine:
             self._stream.flush()
 
 
+def bounded_drain(layout, settings, progress, limit: float = FLUSH_LIMIT_SECONDS):
+    """One manual drain in a daemon thread, given up after `limit` seconds; None when it did not finish.
+
+    Socket timeouts bound connects and reads, but not a hung DNS lookup: the command
+    must return all the same. What a given-up drain had claimed returns to the spool
+    when its lease expires, so nothing is lost.
+    """
+    import threading
+
+    from telemetry_sender.sender import drain
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = drain(layout, settings, manual=True, progress=progress)
+        except BaseException as exc:  # re-raised in the command's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="telemetry-flush", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("report")
+
+
 def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
     """One manual drain; with `wait`, first let a running background sender finish (bounded)."""
-    from telemetry_sender.sender import drain
     from telemetry_sender.support import wait_for_sender
 
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         if wait and not wait_for_sender(layout, max(0.0, deadline - time.monotonic())):
             return None
-        report = drain(layout, settings, manual=True, progress=progress.update)
+        report = bounded_drain(layout, settings, progress.update)
+        if report is None:
+            raise _error(f"the ingestion endpoint did not answer within {FLUSH_LIMIT_SECONDS:.0f} s "
+                         "(a name lookup or connection hung); the events stay pending and are sent later.")
         if report.outcome != "locked" or not wait or time.monotonic() >= deadline:
             return report
 
