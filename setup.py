@@ -15,7 +15,7 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else "",
     long_description_content_type="text/markdown",
     license="MIT",
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     packages=find_packages(include=["azext_prototype", "azext_prototype.*", "telemetry_sender", "telemetry_sender.*"]),
     package_data={"azext_prototype": ["azext_metadata.json"]},
     # az ships requests, portalocker and PyYAML; installing them again into the
