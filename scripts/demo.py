@@ -87,9 +87,16 @@ def run_az(env: dict, *args: str, cwd: Path, check: bool = True) -> tuple[subpro
 
 
 def build_wheel(out: Path) -> Path:
+    """Build the wheel from a clean copy of the sources: a stale build/ in the checkout never leaks in."""
+    source = out / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for package in ("azext_prototype", "telemetry_sender"):
+        shutil.copytree(REPO / package, source / package, ignore=ignore)
+    for name in ("setup.py", "README.md"):
+        shutil.copy2(REPO / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "-w", str(out), str(REPO)],
+         "--no-build-isolation", "-w", str(out), str(source)],
         check=True, capture_output=True, cwd=out,
     )
     return next(out.glob("prototype-*.whl"))
