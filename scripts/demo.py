@@ -172,7 +172,7 @@ def main() -> int:
         last_command_ended = time.monotonic()
         arrived = wait_until(lambda: len(endpoint.received()) >= 4, timeout=20)
         waited = time.monotonic() - last_command_ended
-        say(f"   the endpoint accepted {len(endpoint.received())} events, {waited:.2f} s after the last command returned"
+        say(f"   the endpoint had accepted {len(endpoint.received())} events {waited:.2f} s after the last command returned"
             + ("" if arrived else " (expected 4)"))
 
         say("3. Offline: the endpoint goes down; commands still return at once and their events wait")
