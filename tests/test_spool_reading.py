@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -14,7 +16,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sender_fixtures import make_envelope, spool_events
-from telemetry_sender import spool
+from telemetry_sender import spool, spool_store
 from telemetry_sender.layout import SpoolLayout
 
 NOW = datetime.now(timezone.utc)
@@ -198,8 +200,8 @@ def test_sweep_counts_expired_by_the_name_time(layout):
 def test_listing_memory_is_bounded_by_the_chunk(layout, monkeypatch):
     spool_events(layout, 50)
     seen = []
-    real = spool.heapq.nsmallest
-    monkeypatch.setattr(spool.heapq, "nsmallest", lambda n, it: seen.append(n) or real(n, it))
+    real = spool_store.heapq.nsmallest
+    monkeypatch.setattr(spool_store.heapq, "nsmallest", lambda n, it: seen.append(n) or real(n, it))
     assert len(list(spool.iter_pending_names(layout, chunk=8))) == 50
     assert set(seen) == {8} and len(seen) == 7
 
@@ -261,3 +263,13 @@ def test_the_cap_counts_dead_leases_given_back_in_the_same_sweep(layout):
     assert result.released_leases == 10 and on_disk <= size * 15
     assert result.pending_bytes == on_disk and result.evicted == 5
     assert sorted(spool.iter_pending_names(layout)) == names[5:]  # the oldest went first
+
+
+def test_the_read_side_stays_reachable_from_spool_but_loads_only_when_asked_for():
+    assert all(getattr(spool, name) is getattr(spool_store, name) for name in spool._READ_SIDE)
+    with pytest.raises(AttributeError):
+        spool.no_such_name  # noqa: B018
+    code = ("import sys; from telemetry_sender import spool; "
+            "assert 'telemetry_sender.spool_store' not in sys.modules; spool.claim; "
+            "assert 'telemetry_sender.spool_store' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
