@@ -279,8 +279,28 @@ def fake_cmd(tmp_path, specified=None, safe_params=None, collect=None):
     config = SimpleNamespace(get=lambda section, option, fallback=None: collect if (section, option) == ("core", "collect_telemetry") else fallback)
     cli_ctx = SimpleNamespace(invocation=SimpleNamespace(parser=parser), data={"safe_params": safe_params or []}, config=config)
     options = {"name": ["--name", "-n"], "location": ["--location", "-l"], "iac_tool": ["--iac-tool"], "output_dir": ["--output-dir"]}
-    arguments = {dest: SimpleNamespace(type=SimpleNamespace(settings={"options_list": opts})) for dest, opts in options.items()}
+    choices = {"iac_tool": ["terraform", "bicep"]}  # as _params.py declares it
+    arguments = {
+        dest: SimpleNamespace(type=SimpleNamespace(settings={"options_list": opts, "choices": choices.get(dest)}))
+        for dest, opts in options.items()
+    }
     return SimpleNamespace(cli_ctx=cli_ctx, name="prototype init", arguments=arguments)
+
+
+def test_free_text_without_declared_choices_is_not_kept(tmp_path, spawned, monkeypatch):
+    """Another extension's `--target contoso-prod-web` or `--gh octocat`: az checked no choices, so ***."""
+    from azext_prototype.telemetry.azcontext import free_text_arguments
+    from azext_prototype.telemetry.sanitize import mask_free_text
+
+    cmd = fake_cmd(tmp_path)
+    cmd.arguments["target"] = SimpleNamespace(type=SimpleNamespace(settings={"options_list": ["--target"]}))
+    given = {"iac_tool": "terraform", "target": "contoso-prod-web", "location": "westus3", "force": True, "count": 3}
+    free = free_text_arguments(cmd, given)
+    assert free == {"target", "location", "force", "count"}
+    assert mask_free_text(given, free) == {
+        "iac_tool": "terraform", "target": "***", "location": "westus3", "force": True, "count": 3,
+    }
+    assert free_text_arguments(None, given) == frozenset()  # outside az the pure sanitizer judges alone
 
 
 @pytest.mark.parametrize(

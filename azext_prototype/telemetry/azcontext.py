@@ -19,11 +19,12 @@ class Invocation(FrozenValue):
     """What happened: the command, the arguments, the outcome and when (all facts, no I/O).
 
     `given`: the parameters the user typed; `arguments`: every argument the function
-    received (defaults included); `resources`: the Azure resources the command names.
+    received (defaults included); `resources`: the Azure resources the command names;
+    `free_text`: given arguments az accepts any text for (no declared choices).
     """
 
-    __slots__ = ("command_name", "given", "arguments", "error", "time_ns", "duration_ms", "resources")
-    _defaults = {"resources": ()}
+    __slots__ = ("command_name", "given", "arguments", "error", "time_ns", "duration_ms", "resources", "free_text")
+    _defaults = {"resources": (), "free_text": frozenset()}
 
 
 def find_cmd(args: tuple, kwargs: Mapping[str, Any]) -> Any:
@@ -96,6 +97,27 @@ def given_parameters(
         if name in arguments and name not in given:
             given[name] = arguments[name]
     return given
+
+
+def free_text_arguments(cmd: Any, names: Any) -> frozenset[str]:
+    """The given arguments for which az declares no choices: their text is the user's own.
+
+    A value az checked against declared choices is a usage signal; any other text may be a
+    resource, person or project name, so the recorder does not keep it (sanitize.mask_free_text).
+    Outside az (no cmd) nothing is known and the pure sanitizer's judgement stands.
+    """
+    if cmd is None:
+        return frozenset()
+    try:
+        arguments = cmd.arguments
+    except AttributeError:
+        return frozenset()
+    free = set()
+    for name in names:
+        settings = getattr(getattr(arguments.get(name), "type", None), "settings", None) or {}
+        if not settings.get("choices"):
+            free.add(name)
+    return frozenset(free)
 
 
 def collect_telemetry_setting(cmd: Any) -> tuple[bool, str | None]:

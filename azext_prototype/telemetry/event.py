@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from azext_prototype.telemetry.azcontext import Invocation
 from azext_prototype.telemetry.sources import ProjectFacts
-from azext_prototype.telemetry.sanitize import REDACTED, parameters_json, sanitize_error, truncate_utf8
+from azext_prototype.telemetry.sanitize import REDACTED, mask_free_text, parameters_json, sanitize_error, truncate_utf8
 from azext_prototype.telemetry.shapes import (
     is_command_name,
     is_enum_like,
@@ -161,7 +161,7 @@ def build_event(
 ) -> Event:
     """The documented properties and the duration measurement for one command."""
     arguments = invocation.arguments
-    parameters = parameters_json(dict(invocation.given))
+    parameters = parameters_json(mask_free_text(dict(invocation.given), invocation.free_text))
     resource_type, sku, resource_location = _resource_fields(invocation.resources)
     success = _succeeded(invocation.error)
     command = " ".join(invocation.command_name.split()).lower()

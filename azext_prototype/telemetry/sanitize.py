@@ -143,6 +143,22 @@ def sanitize_error(text: str) -> str:
         return ""
 
 
+def mask_free_text(params: dict, free_text: frozenset[str]) -> dict:
+    """Text given to arguments without declared choices becomes ***, except models and regions,
+    which are judged by shape; flags, numbers and az-checked choices stay."""
+    masked = dict(params)
+    for name in free_text:
+        value = masked.get(name)
+        texts = value if isinstance(value, (list, tuple)) else [value]
+        if not texts or not all(isinstance(item, str) for item in texts):
+            continue
+        words = split_words(name)
+        if "model" in words or "models" in words or _REGION_WORDS.intersection(words):
+            continue
+        masked[name] = REDACTED
+    return masked
+
+
 def parameters_json(params: dict) -> str:
     """Sanitized parameters as compact JSON text of at most 1 KB, always valid JSON."""
     try:

@@ -45,7 +45,8 @@ def _record_safely(
     duration_ms = (time.perf_counter() - started) * 1000.0
     try:
         from azext_prototype.telemetry.azcontext import (
-            Invocation, bound_arguments, collect_telemetry_setting, find_cmd, function_defaults, given_parameters,
+            Invocation, bound_arguments, collect_telemetry_setting, find_cmd, free_text_arguments, function_defaults,
+            given_parameters,
         )
         from azext_prototype.telemetry.record import record
 
@@ -53,14 +54,16 @@ def _record_safely(
         defaults = function_defaults(func)
         arguments = bound_arguments(func, args, kwargs, defaults)
         named = resources(arguments) if callable(resources) else resources
+        given = given_parameters(cmd, arguments, defaults)
         invocation = Invocation(
             command_name=command_name,
-            given=given_parameters(cmd, arguments, defaults),
+            given=given,
             arguments=arguments,
             error=error,
             time_ns=time_ns,
             duration_ms=duration_ms,
             resources=tuple(named or ()),
+            free_text=free_text_arguments(cmd, given),
         )
         record(invocation, az_setting=collect_telemetry_setting(cmd) if cmd is not None else (False, None))
     except Exception as exc:  # noqa: BLE001 - telemetry must never reach the user
