@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from telemetry_sender import ingestion_rules as rules
 from telemetry_sender import protocol
 from telemetry_sender.ingestion_rules import BodyError, DecodedBody, ItemError, Rule
+from telemetry_sender.state import format_time
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +146,6 @@ def _answer_headers(record: RequestRecord) -> list[tuple[str, str]]:
         return []
     shown = rules.scripted_headers(record.rule, record.path, record.received_at)
     return [(name, shown[name]) for name in ("Retry-After", "Location", "Cache-Control") if name in shown]
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --- HTTP shell -----------------------------------------------------------------------------
@@ -489,7 +486,8 @@ class Emulator:
 
     def _write_record(self, record: RequestRecord, items: list[Any]) -> None:
         assert self._record_file is not None
-        common = {"received_at": _iso(record.received_at), "path": record.path, "request_id": record.request_id}
+        received = format_time(datetime.fromtimestamp(record.received_at, timezone.utc))
+        common = {"received_at": received, "path": record.path, "request_id": record.request_id}
         by_index = {e.index: e for e in record.errors}
         lines = []
         if not items:

@@ -27,6 +27,7 @@ from telemetry_sender.protocol import (
     STALE_TEMP_SECONDS,
 )
 from telemetry_sender.spool import is_pending_name, lease_name, parse_lease_name, recorded_ns
+from telemetry_sender.state import format_time
 from telemetry_sender.values import FrozenValue
 
 WHY_SUFFIX = ".why.json"
@@ -179,12 +180,6 @@ def read_claimed(lease: Path) -> dict[str, Any]:
     return _check_envelope(value)
 
 
-def _iso(now: datetime) -> str:
-    from datetime import timezone
-
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _free_name(folder: Path, name: str) -> Path:
     """`folder/name`, or a numbered variant when that exists already."""
     target = folder / name
@@ -203,7 +198,7 @@ def quarantine(layout: SpoolLayout, path: Path, name: str, reason: str, now: dat
         os.rename(path, target)
     except FileNotFoundError:
         return 0
-    why = {"reason": reason, "quarantined_at": _iso(now)}
+    why = {"reason": reason, "quarantined_at": format_time(now)}
     write_private_atomic(folder / f"{target.name}{WHY_SUFFIX}", json.dumps(why).encode("utf-8"))
     return cap_folder(folder, QUARANTINE_CAP_BYTES)
 
@@ -213,7 +208,7 @@ def dead_letter(
 ) -> int:
     """Keep a rejected envelope with the service's message for support; returns how many old ones the cap dropped."""
     folder = ensure_private_dir(layout.rejected)
-    record = {"status": status, "message": message, "rejected_at": _iso(now), "envelope": envelope}
+    record = {"status": status, "message": message, "rejected_at": format_time(now), "envelope": envelope}
     write_private_atomic(_free_name(folder, name), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     delete(lease)
     return cap_folder(folder, REJECTED_CAP_BYTES)
