@@ -11,10 +11,10 @@ DEV_PACKAGES := azure-cli pytest responses hypothesis setuptools wheel
 
 install: $(STAMP)
 
-$(STAMP): setup.py Makefile
+$(STAMP): setup.py Makefile constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check $(DEV_PACKAGES)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(DEV_PACKAGES)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	# az discovers a dev extension by the *.egg-info beside the sources; new setuptools
 	# editable installs no longer leave one there, so make it explicitly.
