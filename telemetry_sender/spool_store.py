@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from telemetry_sender.fsutil import ensure_private_dir, write_private_atomic
+from telemetry_sender.fsutil import UnsafePathError, ensure_private_dir, read_regular_file, write_private_atomic
 from telemetry_sender.layout import LEASE_SUFFIX, TEMP_SUFFIX, SpoolLayout
 from telemetry_sender.protocol import (
     LEASE_MAX_AHEAD_SECONDS,
@@ -32,8 +32,6 @@ from telemetry_sender.values import FrozenValue
 
 WHY_SUFFIX = ".why.json"
 LIST_CHUNK = 4096  # names held in memory per directory scan, whatever the spool's size
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_NOFOLLOW_READ = getattr(os, "O_NOFOLLOW", 0)
 
 
 class Unsendable(Exception):
@@ -157,14 +155,14 @@ def read_claimed(lease: Path) -> dict[str, Any]:
         raise Unsendable("empty")
     if st.st_size > MAX_ITEM_BYTES:
         raise Unsendable(f"oversized: {st.st_size} bytes (limit {MAX_ITEM_BYTES})")
-    try:
-        fd = os.open(lease, os.O_RDONLY | _NOFOLLOW_READ | _NONBLOCK | getattr(os, "O_BINARY", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise Unsendable("not a regular file")
-            data = handle.read(MAX_ITEM_BYTES + 1)
+    try:  # the lstat above and the open may see different files: read_regular_file checks again
+        data = read_regular_file(lease, MAX_ITEM_BYTES)
+    except UnsafePathError:
+        raise Unsendable("not a regular file") from None
     except OSError as exc:
         raise Unsendable(f"unreadable: {errno.errorcode.get(exc.errno or 0, 'error')}") from None
+    except ValueError:
+        raise Unsendable(f"oversized: over {MAX_ITEM_BYTES} bytes") from None
     if not data.strip():
         raise Unsendable("empty")
     if len(data) > MAX_ITEM_BYTES:

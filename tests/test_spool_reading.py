@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 from sender_fixtures import make_envelope, spool_events
 from telemetry_sender import spool, spool_store
+from telemetry_sender.fsutil import UnsafePathError
 from telemetry_sender.layout import SpoolLayout
 
 NOW = datetime.now(timezone.utc)
@@ -273,3 +275,22 @@ def test_the_read_side_stays_reachable_from_spool_but_loads_only_when_asked_for(
             "assert 'telemetry_sender.spool_store' not in sys.modules; spool.claim; "
             "assert 'telemetry_sender.spool_store' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (UnsafePathError("a FIFO now"), "not a regular file"),
+        (OSError(errno.ELOOP, "a symlink now"), "unreadable: ELOOP"),
+        (ValueError("grew"), "oversized: over 65536 bytes"),
+    ],
+)
+def test_a_file_swapped_after_the_checks_is_quarantined_with_the_same_reasons(layout, monkeypatch, error, reason):
+    layout.spool.mkdir(parents=True)
+    (layout.spool / _name()).write_text(json.dumps(make_envelope()))
+
+    def swapped(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(spool_store, "read_regular_file", swapped)
+    assert _quarantine_reason(layout, _name()) == reason
