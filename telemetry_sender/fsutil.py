@@ -13,11 +13,12 @@ from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_BINARY = getattr(os, "O_BINARY", 0)
+# os.open flags that exist on some platforms only (0 elsewhere), for every spool file opened.
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a symlink fails to open (ELOOP) instead of being followed
+BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 # Opening a FIFO for reading blocks until a writer appears; non-blocking, it returns at once
-# and the S_ISREG check below refuses it. No effect on regular files.
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+# and an S_ISREG check then refuses it. No effect on regular files.
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class UnsafePathError(OSError):
@@ -43,7 +44,7 @@ def ensure_private_dir(path: Path) -> Path:
 def write_private_atomic(path: Path, data: bytes, temp_name: str | None = None) -> Path:
     """Write `data` to `path` through an exclusive 0600 temp file and an atomic rename."""
     temp = path.parent / (temp_name or f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, FILE_MODE)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | BINARY, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -62,7 +63,7 @@ def read_regular_file(path: Path, max_bytes: int, follow_symlinks: bool = False)
 
     Symlinks are refused unless `follow_symlinks` (for the user's own inputs such as az's config).
     """
-    fd = os.open(path, os.O_RDONLY | _NONBLOCK | (0 if follow_symlinks else _NOFOLLOW) | _BINARY)
+    fd = os.open(path, os.O_RDONLY | NONBLOCK | (0 if follow_symlinks else NOFOLLOW) | BINARY)
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):

@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from telemetry_sender.fsutil import FILE_MODE
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+from telemetry_sender.fsutil import FILE_MODE, NOFOLLOW
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -66,7 +64,7 @@ class SpoolLock:
 
 def try_acquire(path: Path) -> SpoolLock | None:
     """Take the lock at once or return None: a loser never waits."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, FILE_MODE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, FILE_MODE)
     if _lock(fd):
         return SpoolLock(fd)
     os.close(fd)
@@ -76,7 +74,7 @@ def try_acquire(path: Path) -> SpoolLock | None:
 def is_held(path: Path) -> bool:
     """True when another process holds the lock; never creates the file."""
     try:
-        fd = os.open(path, os.O_RDWR | _NOFOLLOW)
+        fd = os.open(path, os.O_RDWR | NOFOLLOW)
     except OSError:
         return False
     try:

@@ -15,11 +15,11 @@ import stat
 from pathlib import Path
 from typing import IO
 
-from telemetry_sender.fsutil import FILE_MODE
+from telemetry_sender.fsutil import FILE_MODE, NOFOLLOW, NONBLOCK
 from telemetry_sender.protocol import LOG_CAP_BYTES
 
 _FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | NONBLOCK
 
 
 def open_private_log(path: Path, encoding: str | None = "utf-8", errors: str | None = None) -> IO[str]:
