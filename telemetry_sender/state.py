@@ -40,20 +40,25 @@ def empty_state() -> dict[str, Any]:
     }
 
 
-def load_state(path: Path) -> dict[str, Any]:
-    """The saved state merged over defaults; a missing or unreadable file reads as fresh."""
+def merge_saved(saved: object) -> dict[str, Any]:
+    """A saved state document merged over the defaults (unknown keys and non-int loss counts dropped)."""
     state = empty_state()
-    try:
-        saved = json.loads(read_regular_file(path, _MAX_STATE_BYTES))
-    except (OSError, ValueError):
-        return state
     if not isinstance(saved, dict):
         return state
-    lost = saved.get("lost")
     state.update({k: v for k, v in saved.items() if k in state and k != "lost"})
+    lost = saved.get("lost")
     if isinstance(lost, dict):
         state["lost"].update({k: v for k, v in lost.items() if k in LOSS_REASONS and isinstance(v, int)})
     return state
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The saved state merged over defaults; a missing or unreadable file reads as fresh."""
+    try:
+        saved = json.loads(read_regular_file(path, _MAX_STATE_BYTES))
+    except (OSError, ValueError):
+        return empty_state()
+    return merge_saved(saved)
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:

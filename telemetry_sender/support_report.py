@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from telemetry_sender.state import LOSS_REASONS, empty_state, format_time, parse_time
+from telemetry_sender.state import LOSS_REASONS, format_time, merge_saved, parse_time
 
 PENDING = "pending"
 LEASED = "leased"
@@ -274,18 +274,6 @@ def render_table(rows: Sequence[Mapping[str, str]]) -> str:
 # --- status -----------------------------------------------------------------------------
 
 
-def merge_state(saved: Any) -> dict[str, Any]:
-    """A saved state document merged over the defaults, as the sender reads it."""
-    state = empty_state()
-    if not isinstance(saved, dict):
-        return state
-    state.update({k: v for k, v in saved.items() if k in state and k != "lost"})
-    lost = saved.get("lost")
-    if isinstance(lost, dict):
-        state["lost"].update({k: v for k, v in lost.items() if k in LOSS_REASONS and isinstance(v, int)})
-    return state
-
-
 def endpoint_host(endpoint: str | None) -> str | None:
     """`host[:port]` of an endpoint URL: enough to say where events go, never a key or path."""
     if not endpoint or not isinstance(endpoint, str):
@@ -315,7 +303,7 @@ def build_status(
     """The `status` document (DESIGN.md contract keys plus additive details)."""
     files = list(files)
     pending = sorted((f for f in files if f.state in (PENDING, LEASED)), key=lambda f: f.name)
-    state = merge_state(state_doc)
+    state = merge_saved(state_doc)  # as the sender reads it
     last = state.get("last_attempt") if isinstance(state.get("last_attempt"), dict) else {}
     next_attempt = normal_time(state.get("next_attempt"))
     redirect = state.get("redirect") if isinstance(state.get("redirect"), dict) else {}
