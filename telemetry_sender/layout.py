@@ -14,6 +14,8 @@ PENDING_SUFFIX = ".json"
 LEASE_SUFFIX = ".lease"
 # Temporary files of an atomic write start with a dot and end here.
 TEMP_SUFFIX = ".tmp"
+# quarantine/NAME keeps its reason in quarantine/NAME.why.json.
+WHY_SUFFIX = ".why.json"
 
 
 def az_config_dir(env: Mapping[str, str] | None = None) -> Path:

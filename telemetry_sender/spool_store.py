@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from telemetry_sender.fsutil import UnsafePathError, ensure_private_dir, read_regular_file, write_private_atomic
-from telemetry_sender.layout import LEASE_SUFFIX, TEMP_SUFFIX, SpoolLayout
+from telemetry_sender.layout import LEASE_SUFFIX, TEMP_SUFFIX, WHY_SUFFIX, SpoolLayout
 from telemetry_sender.protocol import (
     LEASE_MAX_AHEAD_SECONDS,
     MAX_ITEM_BYTES,
@@ -30,7 +30,6 @@ from telemetry_sender.spool import is_pending_name, lease_name, parse_lease_name
 from telemetry_sender.state import format_time
 from telemetry_sender.values import FrozenValue
 
-WHY_SUFFIX = ".why.json"
 LIST_CHUNK = 4096  # names held in memory per directory scan, whatever the spool's size
 
 

@@ -23,7 +23,7 @@ from telemetry_sender.fsutil import read_regular_file, write_private_atomic
 from telemetry_sender.protocol import BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS
 
 LOSS_REASONS = ("expired", "evicted", "rejected", "corrupt", "opted_out")
-_MAX_STATE_BYTES = 64 * 1024
+MAX_STATE_BYTES = 64 * 1024  # far more than a sender ever writes; a bigger state.json is not read
 
 
 def empty_state() -> dict[str, Any]:
@@ -55,7 +55,7 @@ def merge_saved(saved: object) -> dict[str, Any]:
 def load_state(path: Path) -> dict[str, Any]:
     """The saved state merged over defaults; a missing or unreadable file reads as fresh."""
     try:
-        saved = json.loads(read_regular_file(path, _MAX_STATE_BYTES))
+        saved = json.loads(read_regular_file(path, MAX_STATE_BYTES))
     except (OSError, ValueError):
         return empty_state()
     return merge_saved(saved)

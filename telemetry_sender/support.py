@@ -23,15 +23,14 @@ from typing import Any, Callable, Iterable, Mapping, TextIO
 
 from telemetry_sender import support_report as report
 from telemetry_sender.fsutil import read_regular_file
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.layout import WHY_SUFFIX, SpoolLayout
+from telemetry_sender.state import MAX_STATE_BYTES
 
 logger = logging.getLogger(__name__)
 
 # Bigger than any valid item (64 KB) with room for a dead-letter wrapper; larger files
 # are listed and counted but not read into memory.
 MAX_READ_BYTES = 1024 * 1024
-_MAX_STATE_BYTES = 64 * 1024
-_WHY_SUFFIX = ".why.json"
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a sender holds the lock, a deletion failed, or the user said no
@@ -102,7 +101,7 @@ def _spool_file(state: str, name: str, folder: str, path: Path, size: int) -> re
 def load(layout: SpoolLayout, item: report.SpoolFile) -> report.SpoolFile:
     """`item` with its bytes (and a quarantined file's `.why.json`) read, or why they could not be."""
     data, error = _read(layout.root / item.path)
-    why = _read(layout.root / (item.path + _WHY_SUFFIX))[0] if item.state == report.QUARANTINED else None
+    why = _read(layout.root / (item.path + WHY_SUFFIX))[0] if item.state == report.QUARANTINED else None
     return replace(item, data=data, read_error=error, why=why)
 
 
@@ -130,14 +129,14 @@ def list_quarantined(layout: SpoolLayout) -> list[report.SpoolFile]:
     return [
         _spool_file(report.QUARANTINED, name, layout.quarantine.name, path, size)
         for name, path, size in _regular_files(layout.quarantine)
-        if not name.startswith(".") and not name.endswith(_WHY_SUFFIX)
+        if not name.startswith(".") and not name.endswith(WHY_SUFFIX)
     ]
 
 
 def read_state(layout: SpoolLayout) -> tuple[Any, str | None]:
     """The raw state.json document and a problem description (None when fine or absent)."""
     try:
-        data = _read_regular(layout.state_file, _MAX_STATE_BYTES)
+        data = _read_regular(layout.state_file, MAX_STATE_BYTES)
     except FileNotFoundError:
         return None, None
     except (OSError, ValueError) as exc:
@@ -236,7 +235,7 @@ def _purge_targets(layout: SpoolLayout, include_all: bool) -> list[tuple[str, Pa
         targets += [("rejected", layout.root / f.path) for f in list_rejected(layout)]
         for name, path, _ in _regular_files(layout.quarantine):
             if not name.startswith("."):
-                targets.append(("why" if name.endswith(_WHY_SUFFIX) else "quarantined", path))
+                targets.append(("why" if name.endswith(WHY_SUFFIX) else "quarantined", path))
     return targets
 
 
