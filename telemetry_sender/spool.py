@@ -46,8 +46,9 @@ def is_pending_name(name: str) -> bool:
 
 def recorded_ns(name: str) -> int | None:
     """The recording time (ns since the epoch) encoded in a pending file name; None when absent."""
-    stamp = name.split("-", 1)[0]
-    return int(stamp) if len(stamp) == 20 and stamp.isdigit() else None
+    stamp, dash, _ = name.partition("-")
+    # isdecimal, not isdigit: int() refuses digit-like characters such as "²"
+    return int(stamp) if dash and len(stamp) == 20 and stamp.isdecimal() else None
 
 
 def lease_name(name: str, deadline: int) -> str:
@@ -60,7 +61,7 @@ def parse_lease_name(lease: str) -> tuple[str, int] | None:
     if not lease.endswith(LEASE_SUFFIX):
         return None
     original, _, deadline = lease[: -len(LEASE_SUFFIX)].rpartition(".")
-    if not original or not deadline.isdigit():
+    if not original or not deadline.isdecimal():
         return None
     return original, int(deadline)
 

@@ -294,3 +294,12 @@ def test_a_file_swapped_after_the_checks_is_quarantined_with_the_same_reasons(la
 
     monkeypatch.setattr(spool_store, "read_regular_file", swapped)
     assert _quarantine_reason(layout, _name()) == reason
+
+
+@pytest.mark.parametrize("name", ["x.json.\u00b2.lease", "\u00b2" * 20 + "-ab.json", "\u0661" * 20 + "-ab.json"])
+def test_a_foreign_name_with_digit_like_characters_does_not_stop_the_sweep(layout, name):
+    layout.spool.mkdir(parents=True)
+    (layout.spool / name).write_text("{}")
+    spool.write_event(layout, make_envelope())
+    result = spool.sweep(layout, NOW_UNIX)
+    assert result.pending >= 1 and len(list(spool.iter_pending_names(layout))) >= 1
