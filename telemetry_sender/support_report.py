@@ -10,13 +10,13 @@ CRLF line ends, odd times or corrupt files, and every one of them must render.
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from telemetry_sender.spool import is_pending_name, parse_lease_name, recorded_ns
 from telemetry_sender.state import LOSS_REASONS, format_time, merge_saved, parse_time
 
 PENDING = "pending"
@@ -25,8 +25,6 @@ REJECTED = "rejected"
 QUARANTINED = "quarantined"
 
 DIMENSIONS = ("provider", "model", "location", "resourceType", "sku")
-_STAMP = re.compile(r"^(\d{20})-")
-_LEASE = re.compile(r"^(?P<name>.+\.json)\.(?P<deadline>\d+)\.lease$")
 _PREVIEW_CHARS = 200
 _ERROR_SNIPPET_CHARS = 40
 _NOTE_CHARS = 50
@@ -60,23 +58,21 @@ class SettingsView:
 
 def classify_spool_name(name: str) -> tuple[str, str] | None:
     """(state, event name) for a file in spool/, or None for temp, hidden and foreign files."""
-    if name.startswith("."):
-        return None
-    lease = _LEASE.match(name)
-    if lease:
-        return LEASED, lease.group("name")
-    if name.endswith(".json"):
+    lease = parse_lease_name(name)
+    if lease and is_pending_name(lease[0]):
+        return LEASED, lease[0]
+    if is_pending_name(name):
         return PENDING, name
     return None
 
 
 def name_time(name: str) -> datetime | None:
     """The recording time encoded in `<20-digit ns>-<hex>.json`, or None for other names."""
-    match = _STAMP.match(name)
-    if not match:
+    stamp = recorded_ns(name)
+    if stamp is None:
         return None
     try:
-        return datetime.fromtimestamp(int(match.group(1)) / 1e9, tz=timezone.utc)
+        return datetime.fromtimestamp(stamp / 1e9, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
 
