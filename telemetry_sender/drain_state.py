@@ -14,14 +14,9 @@ from typing import Any
 from telemetry_sender.backoff import next_wait
 from telemetry_sender.policy import Verdict
 from telemetry_sender.protocol import REDIRECT_CACHE_MAX_SECONDS
-from telemetry_sender.state import format_time, parse_time
+from telemetry_sender.state import count, format_time, parse_time
 
 logger = logging.getLogger(__name__)
-
-
-def count(value: object) -> int:
-    """A saved counter as a non-negative int; anything else (a hand-edited state file) reads as 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def lose(state: dict[str, Any], reason: str, number: int) -> None:

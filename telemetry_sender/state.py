@@ -61,6 +61,11 @@ def load_state(path: Path) -> dict[str, Any]:
     return merge_saved(saved)
 
 
+def count(value: object) -> int:
+    """A saved counter as a non-negative int; anything else (a hand-edited state file) reads as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """Write the state atomically (0600)."""
     write_private_atomic(path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8"))

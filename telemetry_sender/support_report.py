@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from telemetry_sender.spool import is_pending_name, parse_lease_name, recorded_ns
-from telemetry_sender.state import LOSS_REASONS, format_time, merge_saved, parse_time
+from telemetry_sender.state import LOSS_REASONS, count, format_time, merge_saved, parse_time
 
 PENDING = "pending"
 LEASED = "leased"
@@ -323,9 +323,9 @@ def build_status(
         "last_detail": _text_or_none(last.get("detail")),
         "next_attempt": next_attempt,
         "backing_off": bool(next_attempt) and parse_time(next_attempt) > now,
-        "consecutive_failures": _int(state.get("consecutive_failures")),
-        "lost": {reason: _int(state["lost"].get(reason)) for reason in LOSS_REASONS},
-        "dropped": {folder: _int(dropped.get(folder)) for folder in ("rejected", "quarantine")},
+        "consecutive_failures": count(state.get("consecutive_failures")),
+        "lost": {reason: count(state["lost"].get(reason)) for reason in LOSS_REASONS},
+        "dropped": {folder: count(dropped.get(folder)) for folder in ("rejected", "quarantine")},
         "rejected": sum(1 for f in files if f.state == REJECTED),
         "rejected_bytes": sum(f.size for f in files if f.state == REJECTED),
         "quarantined": sum(1 for f in files if f.state == QUARANTINED),
@@ -343,10 +343,6 @@ def _name_time_text(name: str) -> str | None:
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _ago(when: str | None, now: datetime) -> str:

@@ -462,6 +462,17 @@ def test_names_and_times():
     assert support_report.normal_time("yesterday") is None
 
 
+def test_hand_edited_counters_read_as_the_sender_counts_them():
+    settings = support_report.SettingsView(True, "enabled", "env", None)
+    saved = {"consecutive_failures": -2, "lost": {"expired": -5, "corrupt": True, "evicted": 3},
+             "dropped": {"rejected": "7", "quarantine": 1}}
+    doc = support_report.build_status(root="r", files=[], oldest_envelope=None, state_doc=saved, state_problem=None,
+                                      settings=settings, sender_running=False, now=T0)
+    assert doc["consecutive_failures"] == 0
+    assert doc["lost"] == {"expired": 0, "evicted": 3, "rejected": 0, "corrupt": 0, "opted_out": 0}
+    assert doc["dropped"] == {"rejected": 0, "quarantine": 1}
+
+
 def test_endpoint_host_never_carries_more_than_host_and_port():
     assert support_report.endpoint_host("https://user:pw@dc.example.com/path?x=1") == "dc.example.com"
     assert support_report.endpoint_host("http://127.0.0.1:8787/") == "127.0.0.1:8787"
