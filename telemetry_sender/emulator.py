@@ -417,11 +417,6 @@ class Emulator:
         with self._cond:
             self._script.extend([rule, rule.repeat] for rule in parsed)
 
-    def clear_script(self) -> None:
-        """Drop the scripted answers not used yet: back to plain service behaviour."""
-        with self._cond:
-            self._script.clear()
-
     @property
     def pending_rules(self) -> int:
         """How many scripted answers are still queued (counting repeats)."""

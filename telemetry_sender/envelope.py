@@ -21,9 +21,6 @@ from telemetry_sender.protocol import (
     SDK_VERSION_MAX_CHARS,
 )
 
-TAG_KEYS = ("ai.cloud.role", "ai.internal.sdkVersion", "ai.application.ver")
-
-
 def sdk_version_tag(version: str) -> str:
     """`NAME:SEMVER`, at most 64 characters (PROTOCOL.md)."""
     return f"{SDK_NAME}:{version}"[:SDK_VERSION_MAX_CHARS]

@@ -26,13 +26,11 @@ TIME_WINDOW_FUTURE_SECONDS = 2 * 3600
 
 # --- Limits (PROTOCOL.md, "Limits") ---
 MAX_ITEM_BYTES = 64 * 1024  # "Telemetry item length must not exceed 65536"
-MAX_ITEMS_PER_REQUEST = 64_000  # service limit; we stay far below
-MAX_EVENT_NAME_CHARS = 512
 MAX_PROPERTY_KEY_CHARS = 150
 MAX_PROPERTY_VALUE_CHARS = 8192
 
 # --- Batching (DESIGN.md, "Rules that shape the flow") ---
-BATCH_MAX_ITEMS = 512
+BATCH_MAX_ITEMS = 512  # the service takes up to 64,000 items per request; the SDKs send 100-512
 BATCH_MAX_BYTES = 1_000_000  # "about 1 MB", measured before gzip
 
 # --- Responses (PROTOCOL.md, "Response") ---

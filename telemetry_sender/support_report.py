@@ -187,15 +187,9 @@ def command_key(text: str) -> str:
     return " ".join(words)
 
 
-def select(items: Iterable[dict[str, Any]], *, last: int | None = None, command: str | None = None,
-           failed: bool = False) -> list[dict[str, Any]]:
-    """Filter `show` items by command and failure, then keep the `last` most recent."""
-    return list(iter_select(items, last=last, command=command, failed=failed))
-
-
 def iter_select(items: Iterable[dict[str, Any]], *, last: int | None = None, command: str | None = None,
                 failed: bool = False) -> Iterable[dict[str, Any]]:
-    """`select`, lazily when there is no `last` (so a large spool streams)."""
+    """Filter `show` items by command and failure, then keep the `last` most recent; lazy without `last`."""
     wanted = command_key(command) if command else None
     chosen = (
         item for item in items
