@@ -14,12 +14,9 @@ from typing import Any
 
 from telemetry_sender.backoff import parse_retry_after
 from telemetry_sender.protocol import (
-    PERMANENT_STATUSES,
-    REDIRECT_STATUSES,
     RETRIABLE_ITEM_STATUSES,
     RETRIABLE_STATUSES,
     SAMPLED_OUT_MESSAGE,
-    STATUS_OK,
     STATUS_PARTIAL,
 )
 from telemetry_sender.transport import OFFLINE_ERRORS, TransportResult
@@ -124,8 +121,6 @@ def classify(result: TransportResult, count: int, now: datetime) -> Verdict:
         return Verdict(RETRY, None, offline=kind in OFFLINE_ERRORS, detail=f"network error: {kind}")
     status = result.status
     retry_after = parse_retry_after(result.header("Retry-After"), now)
-    if status == STATUS_OK or (200 <= status < 300 and status != STATUS_PARTIAL):
-        return Verdict(ACCEPTED, status, accepted=tuple(range(count)))
     if status == STATUS_PARTIAL:
         errors = _item_errors(result.body)
         if errors is None:
@@ -136,9 +131,13 @@ def classify(result: TransportResult, count: int, now: datetime) -> Verdict:
         return Verdict(PARTIAL, status, split.accepted, split.requeue, split.rejected, retry_after,
                        detail=f"206: {len(split.accepted)} accepted, {len(split.requeue)} to retry, "
                        f"{len(split.rejected)} rejected")
-    if status in RETRIABLE_STATUSES or status >= 500 or status in REDIRECT_STATUSES or 300 <= status < 400:
+    if 200 <= status < 300:
+        return Verdict(ACCEPTED, status, accepted=tuple(range(count)))
+    # The retriable 4xx (auth, timeout, throttling), any 5xx, and any 3xx: a 307/308 gets here
+    # only when redirect.py refused to follow it (too many, or a Location it will not use).
+    if status in RETRIABLE_STATUSES or status >= 500 or 300 <= status < 400:
         return Verdict(RETRY, status, retry_after=retry_after, detail=f"HTTP {status}")
-    if status in PERMANENT_STATUSES or 400 <= status < 500:
+    if 400 <= status < 500:  # PROTOCOL.md's never-retry codes (PERMANENT_STATUSES) and every other 4xx
         message = _message(result.body, status)
         errors = _item_errors(result.body) or {}
         split = _split_items(count, errors, (status, message))

@@ -34,7 +34,6 @@ BATCH_MAX_ITEMS = 512  # the service takes up to 64,000 items per request; the S
 BATCH_MAX_BYTES = 1_000_000  # "about 1 MB", measured before gzip
 
 # --- Responses (PROTOCOL.md, "Response") ---
-STATUS_OK = 200
 STATUS_PARTIAL = 206
 REDIRECT_STATUSES = frozenset({307, 308})
 MAX_REDIRECTS = 10
