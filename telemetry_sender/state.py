@@ -4,10 +4,11 @@ Read by the recorder (only `next_attempt`, to skip spawning while the service as
 us to wait) and by `status`; written only by the sender that holds the lock.
 Schema (all times are ISO 8601 UTC strings ending in Z, or null):
     next_attempt: no automatic send before this time
-    backoff_seconds: the last wait chosen (for exponential growth)
+    backoff_seconds: the last wait chosen, for the record (growth counts consecutive_failures)
     consecutive_failures: retriable failures in a row
     last_attempt: {"time", "outcome", "status", "detail"} or null
-    redirect: {"endpoint", "expires"} or null
+    redirect: {"endpoint", "expires", "origin"} or null; "origin" is the configured endpoint
+        that redirected, and the cache is used only while that is still the one configured
     lost: {"expired", "evicted", "rejected", "corrupt", "opted_out"} counts
     dropped: {"rejected", "quarantine"} old files removed by those folders' caps
 """
