@@ -18,6 +18,8 @@ from azure.cli.core.azclierror import (
     ValidationError,
 )
 
+from azext_prototype.telemetry import shapes
+
 PROJECT_FILE = "prototype.yaml"
 
 AI_PROVIDERS = ("azure-openai", "copilot", "github-models")
@@ -36,7 +38,6 @@ DEFAULT_MODELS = {
 
 NAME_RULE = "3-40 characters: letters, digits and hyphens, starting with a letter and not ending with a hyphen"
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,38}[A-Za-z0-9]")
-_LOCATION_RE = re.compile(r"[a-z][a-z0-9]{1,39}")
 _KEY_PART_RE = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_VALUE_CHARS = 4096
 
@@ -59,8 +60,8 @@ def validate_name(name: str) -> str:
 
 def normalize_location(location: str) -> str:
     """An Azure region in az's short form ("West US 3" -> "westus3"), or an error."""
-    short = "".join(str(location or "").split()).lower()
-    if not _LOCATION_RE.fullmatch(short):
+    short = shapes.normalize_location(str(location or ""))
+    if not short:
         raise InvalidArgumentValueError(
             "Invalid location {!r}: give an Azure region such as eastus or westus3.".format(location),
             "List regions with: az account list-locations -o table",
