@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 import azcli
 from azext_prototype.version import VERSION
+from waiting import wait_until
 
 pytestmark = pytest.mark.az
 
@@ -246,14 +246,15 @@ def test_az_own_telemetry_uploader_sends_nothing(dev_az_env, tmp_path):
     _ok(azcli.run_az(["prototype", "-h"], dev_az_env))
     config = Path(dev_az_env["AZURE_CONFIG_DIR"])
     log = config / "logs" / "telemetry.log"
-    deadline = time.monotonic() + 60
-    text = ""
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace") if log.exists() else ""
-        if "Update the last send in note" in text:
-            break
-        time.sleep(0.05)
-    assert "Update the last send in note" in text, "az's uploader did not finish:\n" + text
+
+    def log_text() -> str:
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    def finished() -> str:
+        text = log_text()
+        return text if "Update the last send in note" in text else ""
+
+    text = wait_until(finished, 60, lambda: "az's uploader to finish; its log:\n" + log_text())
     assert "Processed file" in text and "into 0 records" in text
     for sign_of_sending in ("Flush client", "Sending", "Upload failed"):
         assert sign_of_sending not in text

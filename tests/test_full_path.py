@@ -24,6 +24,7 @@ from telemetry_sender import spool
 from telemetry_sender.emulator import Emulator
 from telemetry_sender.layout import SpoolLayout
 from telemetry_sender.state import backing_off, load_state
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -55,14 +56,6 @@ if sys.argv[3] == "dns":
 args = argparse.Namespace(background=True, json=False)
 sys.exit(command_send(args, SpoolLayout(Path(sys.argv[1])), lifetime_seconds=float(sys.argv[2])))
 """
-
-
-def wait_until(condition, timeout: float, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(0.05)
 
 
 def live_senders(root: Path) -> list[int]:

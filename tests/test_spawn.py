@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from telemetry_sender import spawn
 from telemetry_sender.layout import SpoolLayout
+from waiting import wait_until
 
 FAKE_CLI = '''
 import json, os, sys
@@ -43,12 +43,9 @@ def fake_package(parent: Path, body: str) -> Path:
 
 
 def wait_for(path: Path, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        time.sleep(0.02)
-    raise AssertionError(f"{path} did not appear within {timeout} s")
+    """The JSON a spawned fake sender writes to `path`, once it appears."""
+    wait_until(path.exists, timeout, f"{path} to appear")
+    return json.loads(path.read_text())
 
 
 def test_argv_carries_only_the_spool_path(tmp_path):
