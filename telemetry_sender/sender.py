@@ -335,6 +335,7 @@ def drain(
         return _report(ctx, "unsafe")
     if held is None:
         return _report(ctx, "locked")
+    owned_transport = None
     try:
         if not settings.enabled:
             _purge_opted_out(ctx)
@@ -343,7 +344,7 @@ def drain(
         if ctx.transport is None:
             from telemetry_sender.transport import RequestsTransport
 
-            ctx.transport = RequestsTransport()
+            ctx.transport = owned_transport = RequestsTransport()
         idle_passes = 0
         while True:
             claimed_before = ctx.tally.claimed
@@ -369,6 +370,8 @@ def drain(
     finally:
         if held is not None:
             _release(held)
+        if owned_transport is not None:
+            owned_transport.close()  # the pooled connections are ours to close
 
 
 def _acquire(layout: SpoolLayout) -> SpoolLock | None:
