@@ -26,11 +26,21 @@ class UnsafePathError(OSError):
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) as needed; refuse symlinks and foreign owners; force 0700."""
-    try:
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    except FileExistsError:
-        pass
+    """Create `path` (and parents) as needed; refuse symlinks and foreign owners; force 0700.
+
+    Missing parents are made 0700 too (os.makedirs would give them the umask's mode,
+    0777 under umask 000); parents that already exist are left as they are.
+    """
+    missing = []
+    probe = Path(path)
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            pass
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
         raise UnsafePathError(f"{path} is not a real directory")

@@ -77,8 +77,17 @@ def test_broken_exception_str_still_records():
 def test_arguments_win_over_project_config():
     project = ProjectFacts(project_id=PROJECT_ID, provider="copilot", model="gpt-4.1", location="eastus")
     args = {"ai_provider": "azure-openai", "model": "gpt-4o", "location": "West US 3"}
-    props = build(invocation(arguments=args), project=project).properties
+    props = build(invocation(arguments=args, given=args), project=project).properties
     assert (props["provider"], props["model"], props["location"], props["projectId"]) == ("azure-openai", "gpt-4o", "westus3", PROJECT_ID)
+
+
+def test_a_default_az_filled_in_does_not_override_the_project():
+    """A failed `init` over an existing copilot project: the flag's default is not what was used."""
+    project = ProjectFacts(project_id=PROJECT_ID, provider="copilot", model="gpt-4.1", location="eastus")
+    props = build(invocation(arguments={"ai_provider": "azure-openai"}, given={}), project=project).properties
+    assert (props["provider"], props["model"]) == ("copilot", "gpt-4.1")
+    props = build(invocation(arguments={"ai_provider": "azure-openai"}, given={})).properties
+    assert props["provider"] == "azure-openai"  # no project: the default is what the command used
 
 
 def test_project_config_fills_in():

@@ -31,6 +31,16 @@ def test_private_dir_and_file_modes(tmp_path):
     assert [p.name for p in folder.iterdir()] == ["x.json"]
 
 
+def test_missing_parents_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        fsutil.ensure_private_dir(tmp_path / "prototype" / "telemetry" / "spool")
+    finally:
+        os.umask(old)
+    for folder in ("prototype", "prototype/telemetry", "prototype/telemetry/spool"):
+        assert stat.S_IMODE(os.stat(tmp_path / folder).st_mode) == 0o700, folder
+
+
 def test_symlinked_dir_is_refused(tmp_path):
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")

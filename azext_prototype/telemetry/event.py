@@ -161,6 +161,7 @@ def build_event(
 ) -> Event:
     """The documented properties and the duration measurement for one command."""
     arguments = invocation.arguments
+    given = invocation.given
     parameters = parameters_json(mask_free_text(dict(invocation.given), invocation.free_text))
     resource_type, sku, resource_location = _resource_fields(invocation.resources)
     success = _succeeded(invocation.error)
@@ -170,8 +171,9 @@ def build_event(
         "projectId": guid_or_empty(project.project_id),
         "commandName": command if is_command_name(command) else "",
         "parameters": parameters,
-        "provider": provider_field(_first(arguments, _PROVIDER_ARGS) or project.provider),
-        "model": model_field(_first(arguments, _MODEL_ARGS) or project.model),
+        # What the user typed, then the project's file, then the command's defaults.
+        "provider": provider_field(_first(given, _PROVIDER_ARGS) or project.provider or _first(arguments, _PROVIDER_ARGS)),
+        "model": model_field(_first(given, _MODEL_ARGS) or project.model or _first(arguments, _MODEL_ARGS)),
         "resourceType": resource_type,
         "location": location_field(_first(arguments, _LOCATION_ARGS), resource_location, project.location),
         "sku": sku,
