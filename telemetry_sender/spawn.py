@@ -40,15 +40,31 @@ _BOOTSTRAP = (
     "p=os.getppid();e=time.monotonic()+2\n"
     "while p>1 and os.getppid()==p and time.monotonic()<e:time.sleep(.005)\n"
     "import site;site.main()\n"
+    "u={user_site!r}\n"
+    "if u:site.addsitedir(u)\n"
     "sys.path.insert(0,{parent!r})\n"
     "from telemetry_sender.cli import run\n"
     "sys.exit(run(a[1:]))\n"
 )
 
 
-def sender_argv(executable: str, spool_root: Path, package_parent: Path = PACKAGE_PARENT) -> list[str]:
+def user_site_of_this_process() -> str:
+    """The user site-packages this interpreter uses ("" when off): `-I` would drop it in the
+    child, and an az installed with `pip install --user` finds `requests` only there."""
+    site = sys.modules.get("site")
+    if site is None or not getattr(site, "ENABLE_USER_SITE", False):
+        return ""
+    try:
+        return str(site.getusersitepackages())
+    except Exception:  # noqa: BLE001 - a frozen or odd interpreter: do without
+        return ""
+
+
+def sender_argv(
+    executable: str, spool_root: Path, package_parent: Path = PACKAGE_PARENT, user_site: str = ""
+) -> list[str]:
     """`<python> -I -S -c <bootstrap> send --spool <root> --background`: no event data."""
-    code = _BOOTSTRAP.format(parent=str(package_parent))
+    code = _BOOTSTRAP.format(parent=str(package_parent), user_site=user_site)
     return [executable, "-I", "-S", "-c", code, "send", "--spool", str(spool_root), "--background"]
 
 
@@ -152,7 +168,7 @@ def spawn_sender(
     package_parent: Path = PACKAGE_PARENT,
 ) -> int:
     """Start `send --background` for `layout` detached from this process; return its pid."""
-    argv = sender_argv(executable or sys.executable, layout.root, package_parent)
+    argv = sender_argv(executable or sys.executable, layout.root, package_parent, user_site_of_this_process())
     env = os.environ if env is None else env
     pid = None
     if os.name != "nt" and hasattr(os, "posix_spawn"):

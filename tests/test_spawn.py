@@ -58,6 +58,19 @@ def test_argv_carries_only_the_spool_path(tmp_path):
     assert code.index("getppid") < code.index("site.main()") < code.index("telemetry_sender.cli")
 
 
+def test_a_user_site_az_uses_is_kept_for_the_sender(tmp_path):
+    """`-I` drops the user site-packages; an az installed with pip --user has requests there."""
+    user_site = str(tmp_path / "user-site")
+    (tmp_path / "user-site").mkdir()
+    (tmp_path / "user-site" / "marker_module_for_test.py").write_text("")
+    code = spawn.sender_argv(sys.executable, tmp_path, Path("/opt/ext"), user_site)[4]
+    probe = code.split("sys.path.insert")[0].replace("os.chdir(a[a.index('--spool')+1])\n", "")
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", probe + "import marker_module_for_test\n"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "u=''" in spawn.sender_argv(sys.executable, tmp_path, Path("/opt/ext"), "")[4]  # none: nothing added
+
+
 def test_windows_arguments():
     kwargs = spawn.windows_popen_kwargs(Path("C:/Users/u/.azure/prototype/telemetry"))
     flags = kwargs["creationflags"]
