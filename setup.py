@@ -6,7 +6,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
-VERSION = re.search(r'^VERSION = "([^"]+)"', (HERE / "azext_prototype" / "version.py").read_text(), re.M).group(1)
+VERSION = re.search(r'^VERSION = "([^"]+)"', (HERE / "telemetry_sender" / "__init__.py").read_text(), re.M).group(1)
 
 setup(
     name="prototype",

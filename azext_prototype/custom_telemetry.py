@@ -30,7 +30,7 @@ _SHOW_TITLES = {"time": "Time", "state": "State", "command": "Command", "success
 
 
 def _layout():
-    from telemetry_sender.layout import SpoolLayout
+    from telemetry_sender.spool.layout import SpoolLayout
 
     return SpoolLayout.default(os.environ)
 
@@ -46,14 +46,14 @@ def _error(message: str) -> Exception:
 
 def telemetry_status(cmd) -> dict[str, Any]:
     """Whether telemetry is on and why, what is pending since when, the last attempt, the losses."""
-    from telemetry_sender.support import collect_status
+    from telemetry_sender.support.command import collect_status
 
     return collect_status(_layout(), os.environ, datetime.now(timezone.utc))
 
 
 def telemetry_status_table(result: dict[str, Any]) -> list[OrderedDict]:
     """`-o table`: the human summary as Field/Value rows."""
-    from telemetry_sender.support_report import status_lines
+    from telemetry_sender.support.report import status_lines
 
     return [OrderedDict([("Field", label), ("Value", value)]) for label, value in status_lines(result)]
 
@@ -71,14 +71,14 @@ def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=
         from azure.cli.core.azclierror import InvalidArgumentValueError
 
         raise InvalidArgumentValueError("--last must be 1 or more")
-    from telemetry_sender.support import collect_show
+    from telemetry_sender.support.command import collect_show
 
     return collect_show(_layout(), last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
 
 
 def telemetry_show_table(result: list[dict[str, Any]]) -> list[OrderedDict]:
     """`-o table`: time, command, outcome, error, key dimensions and file; empty columns left out."""
-    from telemetry_sender.support_report import show_row, table_columns
+    from telemetry_sender.support.report import show_row, table_columns
 
     rows = [show_row(item) for item in result]
     columns = table_columns(rows)
@@ -121,7 +121,7 @@ def bounded_drain(layout, settings, progress, limit: float = FLUSH_LIMIT_SECONDS
     """
     import threading
 
-    from telemetry_sender.sender import drain
+    from telemetry_sender.sender.drain import drain
 
     outcome: dict[str, Any] = {}
 
@@ -141,7 +141,7 @@ def bounded_drain(layout, settings, progress, limit: float = FLUSH_LIMIT_SECONDS
 
 def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
     """One manual drain; with `wait`, first let a running background sender finish (bounded)."""
-    from telemetry_sender.support import wait_for_sender
+    from telemetry_sender.support.command import wait_for_sender
 
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
@@ -211,7 +211,7 @@ def telemetry_flush_table(result: dict[str, Any]) -> list[OrderedDict]:
 def telemetry_purge(cmd, yes=False, include_all=False) -> dict[str, Any]:
     """Delete pending events unsent (with --all also dead letters and quarantine), under the sender lock."""
     from azure.cli.core.util import user_confirmation
-    from telemetry_sender.support import SenderRunningError, describe_counts, plan_purge, purge
+    from telemetry_sender.support.command import SenderRunningError, describe_counts, plan_purge, purge
 
     layout = _layout()
     planned = plan_purge(layout, bool(include_all))

@@ -1,3 +1,5 @@
-"""The extension's version, readable without importing az (setup.py and the recorder use it)."""
+"""The extension's version: the distribution's one version, kept by telemetry_sender (it ships in the same wheel)."""
 
-VERSION = "0.1.0"
+from telemetry_sender import VERSION
+
+__all__ = ["VERSION"]

@@ -1,5 +1,9 @@
 """Delivers spooled telemetry envelopes to Application Insights, out of the user's process.
 
-Importable by the recorder inside az: this package's top level and the modules the
-recorder uses (layout, spool, lock, state, connection_string, optout) import nothing heavy.
+The wings: `spool/` (the on-disk contract; standard library only, the recorder imports
+parts of it inside az), `sender/` (the detached process; the only wing that imports
+`requests`), `support/` (status, show, purge), `emulator/` (a local ingestion endpoint).
 """
+
+# The distribution's one version (the extension reports it too); setup.py reads it as text.
+VERSION = "0.1.0"

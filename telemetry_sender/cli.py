@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool.layout import SpoolLayout
 
 
 def _spool_option(parser: argparse.ArgumentParser) -> None:
@@ -59,11 +59,11 @@ def _layout(args: argparse.Namespace) -> SpoolLayout:
 
 def _handler(name: str) -> Callable[[argparse.Namespace, SpoolLayout], int]:
     if name == "send":
-        from telemetry_sender.sender import command_send as handler
+        from telemetry_sender.sender.drain import command_send as handler
     elif name == "emulate":
-        from telemetry_sender.emulator import command_emulate as handler
+        from telemetry_sender.emulator.server import command_emulate as handler
     else:
-        from telemetry_sender import support
+        from telemetry_sender.support import command as support
 
         handler = {"status": support.command_status, "show": support.command_show, "purge": support.command_purge}[name]
     return handler

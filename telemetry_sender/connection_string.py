@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from telemetry_sender.protocol import CONNECTION_STRING_MAX_CHARS, DEFAULT_INGESTION_ENDPOINT, TRACK_PATH
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.frozen import FrozenValue
 
 _LOOPBACK_NAMES = frozenset({"localhost", "::1"})
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Mapping
 
 from telemetry_sender.connection_string import ConnectionString, ConnectionStringError, parse_connection_string
-from telemetry_sender.fsutil import read_regular_file
-from telemetry_sender.layout import az_config_dir
+from telemetry_sender.spool.private_files import read_regular_file
+from telemetry_sender.spool.layout import az_config_dir
 from telemetry_sender.protocol import CONNECTION_STRING_ENV_VARS
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.frozen import FrozenValue
 
 # Set by release builds; empty in source builds, so a source checkout sends nothing
 # unless a connection string is given in the environment.

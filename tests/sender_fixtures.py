@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from telemetry_sender import spool
+from telemetry_sender.spool.write import write_event
 from telemetry_sender.connection_string import ConnectionString
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.settings import TelemetrySettings
-from telemetry_sender.state import format_time
+from telemetry_sender.spool.state import format_time
 
 IKEY = "00000000-0000-0000-0000-000000000001"
 
@@ -38,7 +38,7 @@ def spool_events(layout: SpoolLayout, count: int, when: datetime | None = None) 
     for _ in range(count):
         envelope = make_envelope(when)
         stamp = int((when or datetime.now(timezone.utc)).timestamp() * 1e9) if when else None
-        spool.write_event(layout, envelope, now_ns=stamp + len(ids) if stamp else None)
+        write_event(layout, envelope, now_ns=stamp + len(ids) if stamp else None)
         ids.append(envelope["data"]["baseData"]["properties"]["eventId"])
     return ids
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from azext_prototype.telemetry.event import Invocation, build_event
 from azext_prototype.telemetry.sources import ProjectFacts
-from telemetry_sender.envelope import build_envelope
+from telemetry_sender.spool.envelope import build_envelope
 
 DOC = Path(__file__).resolve().parent.parent / "TELEMETRY.md"
 

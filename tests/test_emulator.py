@@ -21,9 +21,9 @@ from email.utils import parsedate_to_datetime
 import pytest
 import requests
 
-from telemetry_sender import ingestion_rules as rules
-from telemetry_sender.emulator import Emulator, format_event
-from telemetry_sender.ingestion_rules import ItemError, ScriptError
+from telemetry_sender.emulator import rules
+from telemetry_sender.emulator.server import Emulator, format_event
+from telemetry_sender.emulator.rules import ItemError, ScriptError
 
 IKEY = "11111111-2222-4333-8444-555555555555"
 

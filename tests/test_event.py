@@ -11,7 +11,7 @@ from azext_prototype.telemetry.event import MEASUREMENT_KEYS, PROPERTY_KEYS, Inv
 from azext_prototype.telemetry.event import iso_utc, new_event_id
 from azext_prototype.telemetry.sources import read_tenant_id, tenant_from_profile
 from azext_prototype.telemetry.sources import ProjectFacts, parse_block_mapping, read_project_facts
-from telemetry_sender.envelope import build_envelope
+from telemetry_sender.spool.envelope import build_envelope
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 PROJECT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from azext_prototype import custom_telemetry
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool.layout import SpoolLayout
 
 
 def test_a_hung_drain_is_given_up_and_the_command_returns(monkeypatch, tmp_path):
@@ -18,7 +18,7 @@ def test_a_hung_drain_is_given_up_and_the_command_returns(monkeypatch, tmp_path)
         started.set()
         release.wait(30)  # stands for a name lookup that never answers
 
-    monkeypatch.setattr("telemetry_sender.sender.drain", hanging_drain)
+    monkeypatch.setattr("telemetry_sender.sender.drain.drain", hanging_drain)
     try:
         report = custom_telemetry.bounded_drain(SpoolLayout(tmp_path), settings=None, progress=None, limit=0.2)
         assert started.is_set() and report is None
@@ -27,12 +27,12 @@ def test_a_hung_drain_is_given_up_and_the_command_returns(monkeypatch, tmp_path)
 
 
 def test_a_finished_drain_returns_its_report_and_errors_propagate(monkeypatch, tmp_path):
-    monkeypatch.setattr("telemetry_sender.sender.drain", lambda *a, **k: "report")
+    monkeypatch.setattr("telemetry_sender.sender.drain.drain", lambda *a, **k: "report")
     assert custom_telemetry.bounded_drain(SpoolLayout(tmp_path), None, None, limit=10) == "report"
 
     def failing_drain(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr("telemetry_sender.sender.drain", failing_drain)
+    monkeypatch.setattr("telemetry_sender.sender.drain.drain", failing_drain)
     with pytest.raises(ValueError, match="boom"):
         custom_telemetry.bounded_drain(SpoolLayout(tmp_path), None, None, limit=10)

@@ -1,5 +1,5 @@
 """The whole path with REAL processes: short-lived recorder processes write events and spawn the real
-detached sender (telemetry_sender.spawn), which delivers to the real loopback emulator.
+detached sender (telemetry_sender.sender.spawn), which delivers to the real loopback emulator.
 
 Every wait is a condition polled with a deadline; nothing asserts on timing.
 """
@@ -20,25 +20,30 @@ from pathlib import Path
 import pytest
 
 from sender_fixtures import event_ids, make_envelope
-from telemetry_sender import spool
-from telemetry_sender.emulator import Emulator
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.state import backing_off, load_state
+from telemetry_sender.spool import store
+from telemetry_sender.spool.layout import lease_name, parse_lease_name
+from telemetry_sender.spool.write import write_event
+from telemetry_sender.emulator.server import Emulator
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.state import backing_off, load_state
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 # A stand-in for the recorder inside az: write the events it is given, spawn a sender
-# unless one is running or backing off (telemetry_sender.spawn), print its pid, exit.
+# unless one is running or backing off (telemetry_sender.sender.spawn), print its pid, exit.
 RECORDER = r"""
 import json, sys
 from pathlib import Path
-from telemetry_sender import spawn, spool
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.sender import spawn
+from telemetry_sender.spool import store
+from telemetry_sender.spool.layout import lease_name, parse_lease_name
+from telemetry_sender.spool.write import write_event
+from telemetry_sender.spool.layout import SpoolLayout
 layout = SpoolLayout(Path(sys.argv[1]))
 for line in sys.stdin:
     if line.strip():
-        spool.write_event(layout, json.loads(line))
+        write_event(layout, json.loads(line))
 layout.root.mkdir(parents=True, exist_ok=True)
 print(spawn.spawn_sender(layout) if spawn.should_spawn(layout) else 0)
 """
@@ -49,8 +54,8 @@ print(spawn.spawn_sender(layout) if spawn.should_spawn(layout) else 0)
 STUCK_SENDER = r"""
 import argparse, socket, sys, time
 from pathlib import Path
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.sender import command_send
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.sender.drain import command_send
 if sys.argv[3] == "dns":
     socket.getaddrinfo = lambda *a, **k: time.sleep(3600)
 args = argparse.Namespace(background=True, json=False)
@@ -109,8 +114,8 @@ def age_leases(root: Path) -> int:
     layout = SpoolLayout(root)
     leases = [p for p in layout.spool.iterdir() if p.name.endswith(".lease")]
     for lease in leases:
-        original, _ = spool.parse_lease_name(lease.name)
-        lease.rename(layout.spool / spool.lease_name(original, int(time.time()) - 1))
+        original, _ = parse_lease_name(lease.name)
+        lease.rename(layout.spool / lease_name(original, int(time.time()) - 1))
     return len(leases)
 
 
@@ -119,7 +124,7 @@ def settled(root: Path) -> bool:
 
 
 def pending(root: Path) -> list[str]:
-    return list(spool.iter_pending_names(SpoolLayout(root)))
+    return list(store.iter_pending_names(SpoolLayout(root)))
 
 
 def state(root: Path) -> dict:
@@ -278,7 +283,7 @@ def test_a_stuck_sender_ends_within_its_lifetime_and_loses_nothing(emu, root, en
         emu.script({"hang": 30})  # socket timeouts, bounded by the lifetime, end this one
     events = envelopes(3)
     for envelope in events:
-        spool.write_event(SpoolLayout(root), envelope)
+        write_event(SpoolLayout(root), envelope)
     done = subprocess.run([sys.executable, "-c", STUCK_SENDER, str(root), str(lifetime), stuck], env=env,
                           capture_output=True, text=True, timeout=60)
     # a hang ends by the socket's read timeout (0), or by the watchdog on a slow machine (3)
@@ -334,7 +339,7 @@ def test_corrupt_files_are_quarantined_and_the_rest_delivered(emu, root, env, tm
 def test_opt_out_after_spooling_deletes_unsent(emu, root, env, tmp_path, how):
     layout = SpoolLayout(root)
     for envelope in envelopes(4):
-        spool.write_event(layout, envelope)
+        write_event(layout, envelope)
     if how == "DO_NOT_TRACK":
         env = {**env, "DO_NOT_TRACK": "1"}
     else:

@@ -16,10 +16,10 @@ from azext_prototype.telemetry import track
 from azext_prototype.telemetry import record as record_module
 from azext_prototype.telemetry.event import PROPERTY_KEYS, Invocation
 from azext_prototype.telemetry.record import project_dir_for, record
-from telemetry_sender import spawn as spawn_module
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.lock import try_acquire
-from telemetry_sender.state import empty_state, save_state
+from telemetry_sender.sender import spawn as spawn_module
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.lock import try_acquire
+from telemetry_sender.spool.state import empty_state, save_state
 
 CS = "InstrumentationKey=test-ikey;IngestionEndpoint=http://127.0.0.1:9/"
 PROJECT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -127,7 +127,7 @@ def test_no_spawn_while_backing_off(tmp_path, spawned):
     record(inv(), env=env, cwd=str(tmp_path))
     from datetime import datetime, timedelta, timezone
 
-    from telemetry_sender.state import format_time
+    from telemetry_sender.spool.state import format_time
 
     state = empty_state()
     # Within the longest wait a sender writes (1 h): a farther one is ignored as a wrong clock.
@@ -160,12 +160,12 @@ def test_symlinked_spool_is_refused(tmp_path, spawned):
 
 
 def test_full_disk_is_silent(tmp_path, spawned, monkeypatch):
-    import telemetry_sender.spool as spool
+    from telemetry_sender.spool import write as spool_write
 
     def full(*_a, **_k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(spool, "write_private_atomic", full)
+    monkeypatch.setattr(spool_write, "write_private_atomic", full)
     assert record(inv(), env=make_env(tmp_path), cwd=str(tmp_path)) is None
     assert spawned == []
 

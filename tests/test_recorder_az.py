@@ -11,9 +11,9 @@ import pytest
 import azcli
 from azext_prototype.telemetry.event import PROPERTY_KEYS
 from azext_prototype.version import VERSION
-from telemetry_sender.fsutil import ensure_private_dir
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.lock import try_acquire
+from telemetry_sender.spool.private_files import ensure_private_dir
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.lock import try_acquire
 
 pytestmark = pytest.mark.az
 
@@ -176,7 +176,7 @@ def test_debug_mode_prints_the_envelope(held_spool):
 
 @pytest.mark.slow
 def test_installed_wheel_delivers_through_its_own_sender(wheel_az_env, tmp_path):
-    from telemetry_sender.emulator import Emulator
+    from telemetry_sender.emulator.server import Emulator
 
     with Emulator(port=0) as emu:
         env = {**wheel_az_env, "APPLICATIONINSIGHTS_CONNECTION_STRING": emu.connection_string}

@@ -14,11 +14,14 @@ import responses
 from responses import registries
 
 from sender_fixtures import FakeClock, event_ids, make_envelope, settings_for, spool_events
-from telemetry_sender import lock, spool
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.sender import DrainReport, drain
-from telemetry_sender.state import load_state, parse_time
-from telemetry_sender.transport import RequestsTransport
+from telemetry_sender.spool import lock
+from telemetry_sender.spool import store
+from telemetry_sender.spool.layout import parse_lease_name, recorded_ns
+from telemetry_sender.spool.write import write_event
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.sender.drain import DrainReport, drain
+from telemetry_sender.spool.state import load_state, parse_time
+from telemetry_sender.sender.transport import RequestsTransport
 
 ENDPOINT = "http://127.0.0.1:9"
 URL = ENDPOINT + "/v2.1/track"
@@ -48,7 +51,7 @@ def sent_ids(call_index=None):
 
 
 def pending(layout):
-    return list(spool.iter_pending_names(layout))
+    return list(store.iter_pending_names(layout))
 
 
 def run(layout, clock, manual=True, endpoint=ENDPOINT, **kwargs) -> DrainReport:
@@ -73,7 +76,7 @@ def test_200_deletes_and_batches_at_512(layout, clock):
 @responses.activate(registry=registries.OrderedRegistry)
 def test_batches_stay_near_one_megabyte(layout, clock):
     for _ in range(40):
-        spool.write_event(layout, make_envelope(padding="x" * 40_000))
+        write_event(layout, make_envelope(padding="x" * 40_000))
     responses.post(URL, json=ok(24))
     responses.post(URL, json=ok(16))
     assert run(layout, clock).sent == 40
@@ -278,7 +281,7 @@ def test_an_automatic_sender_that_finds_telemetry_off_deletes_pending_unsent(lay
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_sender_that_backs_off_still_enforces_retention_and_the_cap(layout, clock):
-    from telemetry_sender.state import format_time, save_state
+    from telemetry_sender.spool.state import format_time, save_state
 
     old = clock() - timedelta(days=8)
     spool_events(layout, 2, when=old)
@@ -325,7 +328,7 @@ def test_deadline_stops_between_batches_and_keeps_the_rest(layout, clock):
 
 
 def test_a_hanging_endpoint_cannot_outlive_the_lifetime(layout, clock):
-    from telemetry_sender.emulator import Emulator
+    from telemetry_sender.emulator.server import Emulator
 
     spool_events(layout, 3)
     with Emulator(script=[{"hang": 30}]) as emu:
@@ -339,7 +342,7 @@ def test_the_watchdog_ends_a_stuck_process():
     import subprocess
     import sys
 
-    code = ("import os, time\nfrom telemetry_sender.lifetime import start_watchdog\n"
+    code = ("import os, time\nfrom telemetry_sender.sender.lifetime import start_watchdog\n"
             "start_watchdog(0.3, lambda: os._exit(3))\ntime.sleep(120)\n")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
 
@@ -348,7 +351,7 @@ def test_the_watchdog_exits_even_when_logging_is_stuck():
     import subprocess
     import sys
 
-    code = ("import logging, time\nfrom telemetry_sender import lifetime\n"
+    code = ("import logging, time\nfrom telemetry_sender.sender import lifetime\n"
             "class Stuck(logging.Handler):\n    def emit(self, record):\n        time.sleep(3600)\n"
             "logging.getLogger().addHandler(Stuck())\n"
             "lifetime.start_watchdog(0.3, lambda: lifetime.hard_exit(True))\n"
@@ -359,8 +362,8 @@ def test_the_watchdog_exits_even_when_logging_is_stuck():
 def test_send_command_prints_one_line_or_json(layout, monkeypatch, capsys, tmp_path):
     import argparse
 
-    from telemetry_sender.emulator import Emulator
-    from telemetry_sender.sender import command_send
+    from telemetry_sender.emulator.server import Emulator
+    from telemetry_sender.sender.drain import command_send
 
     monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure"))
     monkeypatch.delenv("DO_NOT_TRACK", raising=False)
@@ -407,7 +410,7 @@ def test_a_hand_edited_state_file_cannot_crash_the_drain_or_skip_the_backoff(lay
 def _log_through(path, message):
     import logging
 
-    from telemetry_sender.sender_log import setup_sender_log
+    from telemetry_sender.sender.log import setup_sender_log
 
     handler = setup_sender_log(path)
     try:
@@ -496,14 +499,14 @@ def test_a_redirect_to_a_host_that_never_answers_is_not_remembered(layout, clock
 
 
 def test_leases_outlive_a_longer_than_default_lifetime(layout, clock):
-    from telemetry_sender.transport import TransportResult
+    from telemetry_sender.sender.transport import TransportResult
 
     spool_events(layout, 3)
     deadlines = []
 
     class Peek:
         def post(self, url, body, headers, timeout=None):
-            deadlines.extend(spool.parse_lease_name(p.name)[1] for p in layout.spool.glob("*.lease"))
+            deadlines.extend(parse_lease_name(p.name)[1] for p in layout.spool.glob("*.lease"))
             return TransportResult(status=200, body=json.dumps(ok(3)).encode())
 
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=Peek(), now=clock, lifetime_seconds=600)
@@ -513,8 +516,8 @@ def test_leases_outlive_a_longer_than_default_lifetime(layout, clock):
 
 @pytest.mark.parametrize("ahead, waiting", [(timedelta(minutes=30), True), (timedelta(days=10), False)])
 def test_a_backoff_longer_than_any_we_write_does_not_stop_sending_for_good(layout, clock, ahead, waiting):
-    from telemetry_sender.spawn import should_spawn
-    from telemetry_sender.state import backing_off
+    from telemetry_sender.sender.spawn import should_spawn
+    from telemetry_sender.spool.state import backing_off
 
     layout.root.mkdir(parents=True)
     layout.state_file.write_text(json.dumps({"next_attempt": (NOW + ahead).isoformat()}))  # e.g. clock was off
@@ -524,10 +527,10 @@ def test_a_backoff_longer_than_any_we_write_does_not_stop_sending_for_good(layou
 
 def test_files_that_cannot_be_claimed_do_not_spin_the_drain(layout, clock, monkeypatch):
     spool_events(layout, 2)
-    monkeypatch.setattr(spool, "claim", lambda *a, **k: None)  # e.g. spool/ made read-only
+    monkeypatch.setattr(store, "claim", lambda *a, **k: None)  # e.g. spool/ made read-only
     passes = []
-    real_sweep = spool.sweep
-    monkeypatch.setattr(spool, "sweep", lambda *a, **k: passes.append(1) or real_sweep(*a, **k))
+    real_sweep = store.sweep
+    monkeypatch.setattr(store, "sweep", lambda *a, **k: passes.append(1) or real_sweep(*a, **k))
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=object(), now=clock, lifetime_seconds=3)
     assert report.outcome == "empty" and len(pending(layout)) == 2
     assert len(passes) <= 2  # not a busy loop until the lifetime ends
@@ -548,8 +551,8 @@ def test_a_background_lifetime_counts_from_the_process_start(layout):
 
     spool_events(layout, 2)
     code = ("import argparse, sys, time\nfrom pathlib import Path\ntime.sleep(1.5)\n"  # e.g. the spawn bootstrap's wait
-            "from telemetry_sender.lifetime import process_age\nfrom telemetry_sender.layout import SpoolLayout\n"
-            "from telemetry_sender.sender import command_send\nprint(process_age())\n"
+            "from telemetry_sender.sender.lifetime import process_age\nfrom telemetry_sender.spool.layout import SpoolLayout\n"
+            "from telemetry_sender.sender.drain import command_send\nprint(process_age())\n"
             "args = argparse.Namespace(background=True, json=False)\n"
             "sys.exit(command_send(args, SpoolLayout(Path(sys.argv[1])), lifetime_seconds=1.0))\n")
     done = subprocess.run([sys.executable, "-c", code, str(layout.root)], capture_output=True, text=True, timeout=60)
@@ -558,7 +561,7 @@ def test_a_background_lifetime_counts_from_the_process_start(layout):
 
 
 def test_an_answer_lost_after_acceptance_means_a_duplicate_never_a_loss(layout, clock):
-    from telemetry_sender.emulator import Emulator
+    from telemetry_sender.emulator.server import Emulator
 
     ids = spool_events(layout, 3)
     with Emulator(script=[{"status": 200, "delay": 30}]) as emu:  # accepted, but the answer comes too late
@@ -574,15 +577,15 @@ def test_offline_for_days_the_spool_stays_under_its_cap_oldest_evicted_first(lay
     responses.post(URL, body=__import__("requests").exceptions.ConnectionError("offline"))
     for day in range(3):  # each day's commands, then a sender that finds the network down
         for n in range(70):
-            spool.write_event(layout, make_envelope(padding="q" * 60_000),
+            write_event(layout, make_envelope(padding="q" * 60_000),
                               now_ns=int((NOW + timedelta(days=day)).timestamp() * 1e9) + n)
         clock.now = NOW + timedelta(days=day, hours=1)
         report = run(layout, clock, manual=False)
         assert report.outcome == "backing-off"
         on_disk = sum(p.stat().st_size for p in layout.spool.iterdir())
         assert on_disk <= 10 * 1024 * 1024
-    names = list(spool.iter_pending_names(layout))
-    assert spool.recorded_ns(names[-1]) == int((NOW + timedelta(days=2)).timestamp() * 1e9) + 69  # newest kept
+    names = list(store.iter_pending_names(layout))
+    assert recorded_ns(names[-1]) == int((NOW + timedelta(days=2)).timestamp() * 1e9) + 69  # newest kept
     assert load_state(layout.state_file)["lost"]["evicted"] == 210 - len(names)
 
 

@@ -10,11 +10,11 @@ from email.utils import format_datetime
 import pytest
 from hypothesis import given, strategies as st
 
-from telemetry_sender import policy
-from telemetry_sender.backoff import exponential_wait, next_wait, parse_retry_after
-from telemetry_sender.batch import BatchBuffer, refresh_late_time
+from telemetry_sender.sender import policy
+from telemetry_sender.sender.backoff import exponential_wait, next_wait, parse_retry_after
+from telemetry_sender.sender.batch import BatchBuffer, refresh_late_time
 from telemetry_sender.protocol import PERMANENT_STATUSES, REDIRECT_STATUSES, RETRIABLE_STATUSES
-from telemetry_sender.transport import ERROR_CONNECT, ERROR_READ_TIMEOUT, TransportResult
+from telemetry_sender.sender.transport import ERROR_CONNECT, ERROR_READ_TIMEOUT, TransportResult
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 

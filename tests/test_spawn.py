@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry_sender import spawn
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.sender import spawn
+from telemetry_sender.spool.layout import SpoolLayout
 from waiting import wait_until
 
 FAKE_CLI = '''
@@ -123,8 +123,8 @@ def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
 def test_should_spawn_respects_lock_and_backoff(tmp_path):
     from datetime import datetime, timezone
 
-    from telemetry_sender.lock import try_acquire
-    from telemetry_sender.state import empty_state, save_state
+    from telemetry_sender.spool.lock import try_acquire
+    from telemetry_sender.spool.state import empty_state, save_state
 
     layout = SpoolLayout(tmp_path)
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from telemetry_sender import fsutil, lock, state
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool import private_files as fsutil
+from telemetry_sender.spool import lock
+from telemetry_sender.spool import state
+from telemetry_sender.spool.layout import SpoolLayout
 
 
 def test_default_root_follows_azure_config_dir(tmp_path):
@@ -83,11 +85,11 @@ def test_state_round_trip_and_corrupt_file_reads_fresh(tmp_path):
 
 
 def test_written_events_sort_in_recording_order(tmp_path):
-    from telemetry_sender import spool
+    from telemetry_sender.spool.write import write_event
 
     layout = SpoolLayout(tmp_path / "root")
-    first = spool.write_event(layout, {"n": 1}, now_ns=1)
-    second = spool.write_event(layout, {"n": 2}, now_ns=2)
+    first = write_event(layout, {"n": 1}, now_ns=1)
+    second = write_event(layout, {"n": 2}, now_ns=2)
     assert sorted(p.name for p in layout.spool.glob("*.json")) == [first.name, second.name]
     assert stat.S_IMODE(os.stat(layout.root).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(first).st_mode) == 0o600

@@ -17,9 +17,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sender_fixtures import make_envelope, spool_events
-from telemetry_sender import spool, spool_store
-from telemetry_sender.fsutil import UnsafePathError
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool import store
+from telemetry_sender.spool.layout import lease_name
+from telemetry_sender.spool.write import write_event
+from telemetry_sender.spool.private_files import UnsafePathError
+from telemetry_sender.spool.layout import SpoolLayout
 
 NOW = datetime.now(timezone.utc)
 NOW_UNIX = NOW.timestamp()
@@ -33,11 +35,11 @@ def layout(tmp_path):
 def claim_all(layout: SpoolLayout) -> list[str]:
     """Claim and delete whatever this drainer wins; returns the names it won."""
     won = []
-    for name in spool.iter_pending_names(layout, chunk=7):
-        lease = spool.claim(layout, name, int(NOW_UNIX) + 120)
+    for name in store.iter_pending_names(layout, chunk=7):
+        lease = store.claim(layout, name, int(NOW_UNIX) + 120)
         if lease is not None:
-            spool.read_claimed(lease)
-            spool.delete(lease)
+            store.read_claimed(lease)
+            store.delete(lease)
             won.append(name)
     return won
 
@@ -47,11 +49,11 @@ def claim_all(layout: SpoolLayout) -> list[str]:
 @settings(max_examples=40, deadline=None)
 def test_listing_streams_every_name_once_oldest_first(tmp_path_factory, stamps, chunk):
     layout = SpoolLayout(tmp_path_factory.mktemp("s"))
-    names = [spool.write_event(layout, {"n": s}, now_ns=s).name for s in stamps]
+    names = [write_event(layout, {"n": s}, now_ns=s).name for s in stamps]
     layout.spool.mkdir(parents=True, exist_ok=True)
     (layout.spool / ".x.json.tmp").write_text("")
     (layout.spool / "y.json.123.lease").write_text("")
-    assert list(spool.iter_pending_names(layout, chunk=chunk)) == sorted(names)
+    assert list(store.iter_pending_names(layout, chunk=chunk)) == sorted(names)
 
 
 def test_threads_racing_to_claim_send_each_file_once(layout):
@@ -84,16 +86,16 @@ def test_processes_racing_to_claim_send_each_file_once(layout):
 
 
 def test_a_claimed_file_cannot_be_claimed_again(layout):
-    (name,) = [p.name for p in [spool.write_event(layout, make_envelope())]]
-    assert spool.claim(layout, name, 1) is not None
-    assert spool.claim(layout, name, 2) is None
+    (name,) = [p.name for p in [write_event(layout, make_envelope())]]
+    assert store.claim(layout, name, 1) is not None
+    assert store.claim(layout, name, 2) is None
 
 
 def _quarantine_reason(layout, name):
-    lease = spool.claim(layout, name, int(NOW_UNIX) + 120)
-    with pytest.raises(spool.Unsendable) as caught:
-        spool.read_claimed(lease)
-    spool.quarantine(layout, lease, name, str(caught.value), NOW)
+    lease = store.claim(layout, name, int(NOW_UNIX) + 120)
+    with pytest.raises(store.Unsendable) as caught:
+        store.read_claimed(lease)
+    store.quarantine(layout, lease, name, str(caught.value), NOW)
     return json.loads((layout.quarantine / f"{name}.why.json").read_text())["reason"]
 
 
@@ -147,8 +149,8 @@ def test_quarantine_and_rejected_are_capped_oldest_first(layout):
     dropped = 0
     for n in range(40):
         (layout.spool / _name(n)).write_bytes(b"x" * 40_000)
-        lease = spool.claim(layout, _name(n), 1)
-        dropped += spool.quarantine(layout, lease, _name(n), "corrupt: not JSON", NOW)
+        lease = store.claim(layout, _name(n), 1)
+        dropped += store.quarantine(layout, lease, _name(n), "corrupt: not JSON", NOW)
     sizes = sum(p.stat().st_size for p in layout.quarantine.iterdir())
     assert sizes <= 1024 * 1024 and dropped > 0
     kept = sorted(p.name for p in layout.quarantine.iterdir() if not p.name.endswith(".why.json"))
@@ -156,9 +158,9 @@ def test_quarantine_and_rejected_are_capped_oldest_first(layout):
     assert all((layout.quarantine / f"{k}.why.json").exists() for k in kept)
     dropped = 0
     for n in range(40):
-        path = spool.write_event(layout, make_envelope(padding="y" * 40_000), now_ns=int(NOW_UNIX * 1e9) + n)
-        lease = spool.claim(layout, path.name, 1)
-        dropped += spool.dead_letter(layout, lease, path.name, make_envelope(padding="y" * 40_000), 400, "bad", NOW)
+        path = write_event(layout, make_envelope(padding="y" * 40_000), now_ns=int(NOW_UNIX * 1e9) + n)
+        lease = store.claim(layout, path.name, 1)
+        dropped += store.dead_letter(layout, lease, path.name, make_envelope(padding="y" * 40_000), 400, "bad", NOW)
     assert sum(p.stat().st_size for p in layout.rejected.iterdir()) <= 1024 * 1024 and dropped > 0
 
 
@@ -166,26 +168,26 @@ def test_sweep_expires_caps_and_repairs(layout):
     day = 24 * 3600 * 10**9
     now_ns = int(NOW_UNIX * 1e9)
     for n in range(3):  # eight days old: past the 7-day retention
-        spool.write_event(layout, make_envelope(), now_ns=now_ns - 8 * day + n)
+        write_event(layout, make_envelope(), now_ns=now_ns - 8 * day + n)
     for n in range(50):
-        spool.write_event(layout, make_envelope(padding="z" * 1000), now_ns=now_ns - day + n)
+        write_event(layout, make_envelope(padding="z" * 1000), now_ns=now_ns - day + n)
     stale_tmp = layout.spool / ".dead.json.tmp"
     stale_tmp.write_text("x")
     os.utime(stale_tmp, (NOW_UNIX - 7200, NOW_UNIX - 7200))
     fresh_tmp = layout.spool / ".live.json.tmp"
     fresh_tmp.write_text("x")
-    newest = max(spool.iter_pending_names(layout))
-    dead = spool.claim(layout, newest, int(NOW_UNIX) - 5)  # its sender died
-    live_name = min(spool.iter_pending_names(layout))
-    live = spool.claim(layout, live_name, int(NOW_UNIX) + 100)
+    newest = max(store.iter_pending_names(layout))
+    dead = store.claim(layout, newest, int(NOW_UNIX) - 5)  # its sender died
+    live_name = min(store.iter_pending_names(layout))
+    live = store.claim(layout, live_name, int(NOW_UNIX) + 100)
     total = sum(p.stat().st_size for p in layout.spool.glob("*.json"))
     cap = total // 2
-    result = spool.sweep(layout, NOW_UNIX, cap_bytes=cap)
+    result = store.sweep(layout, NOW_UNIX, cap_bytes=cap)
     assert result.expired == 2  # the third old one is leased by a live sender: not ours to touch
     assert result.stale_temp == 1 and not stale_tmp.exists() and fresh_tmp.exists()
     assert result.released_leases == 1 and not dead.exists() and live.exists()
     assert result.evicted > 0 and result.pending_bytes <= cap
-    remaining = list(spool.iter_pending_names(layout))
+    remaining = list(store.iter_pending_names(layout))
     assert newest in remaining  # eviction takes the oldest, never the newest
     assert remaining == sorted(remaining)
 
@@ -193,18 +195,18 @@ def test_sweep_expires_caps_and_repairs(layout):
 def test_sweep_counts_expired_by_the_name_time(layout):
     now_ns = int(NOW_UNIX * 1e9)
     for n in range(4):
-        spool.write_event(layout, make_envelope(), now_ns=now_ns - 8 * 24 * 3600 * 10**9 + n)
-    spool.write_event(layout, make_envelope(), now_ns=now_ns)
-    result = spool.sweep(layout, NOW_UNIX)
+        write_event(layout, make_envelope(), now_ns=now_ns - 8 * 24 * 3600 * 10**9 + n)
+    write_event(layout, make_envelope(), now_ns=now_ns)
+    result = store.sweep(layout, NOW_UNIX)
     assert (result.expired, result.pending, result.evicted) == (4, 1, 0)
 
 
 def test_listing_memory_is_bounded_by_the_chunk(layout, monkeypatch):
     spool_events(layout, 50)
     seen = []
-    real = spool_store.heapq.nsmallest
-    monkeypatch.setattr(spool_store.heapq, "nsmallest", lambda n, it: seen.append(n) or real(n, it))
-    assert len(list(spool.iter_pending_names(layout, chunk=8))) == 50
+    real = store.heapq.nsmallest
+    monkeypatch.setattr(store.heapq, "nsmallest", lambda n, it: seen.append(n) or real(n, it))
+    assert len(list(store.iter_pending_names(layout, chunk=8))) == 50
     assert set(seen) == {8} and len(seen) == 7
 
 
@@ -219,12 +221,12 @@ def test_sweep_survives_folders_where_files_belong(layout):
     layout.spool.mkdir(parents=True)
     (layout.spool / f"{old_ns:020d}-000000000001.json").mkdir()  # expired, but not a file to unlink
     (layout.spool / f"{old_ns + 2:020d}-000000000002.json").mkdir()  # a dead lease's way back is blocked
-    (layout.spool / spool.lease_name(f"{old_ns + 2:020d}-000000000002.json", 1)).write_text("{}")
+    (layout.spool / lease_name(f"{old_ns + 2:020d}-000000000002.json", 1)).write_text("{}")
     (layout.spool / ".stuck.json.tmp").mkdir()
     os.utime(layout.spool / ".stuck.json.tmp", (NOW_UNIX - 7200, NOW_UNIX - 7200))
-    spool.sweep(layout, NOW_UNIX)  # used to raise IsADirectoryError: every sender crashed here
-    spool.sweep(layout, NOW_UNIX, cap_bytes=0)
-    assert not spool.delete(layout.spool / f"{old_ns:020d}-000000000001.json")
+    store.sweep(layout, NOW_UNIX)  # used to raise IsADirectoryError: every sender crashed here
+    store.sweep(layout, NOW_UNIX, cap_bytes=0)
+    assert not store.delete(layout.spool / f"{old_ns:020d}-000000000001.json")
 
 
 def test_sweep_reaps_stale_temp_files_left_in_every_folder(layout):
@@ -239,41 +241,37 @@ def test_sweep_reaps_stale_temp_files_left_in_every_folder(layout):
         new = folder / ".state.json.456.abcd1234.tmp"
         new.write_text("x")
         fresh.append(new)
-    result = spool.sweep(layout, NOW_UNIX)
+    result = store.sweep(layout, NOW_UNIX)
     assert not any(p.exists() for p in stale) and all(p.exists() for p in fresh)
     assert result.stale_temp == 3 and result.pending == 1
 
 
 def test_a_lease_from_a_clock_far_ahead_is_released_not_stuck_forever(layout):
-    far, near = spool_events(layout, 2) and sorted(spool.iter_pending_names(layout))
-    far_lease = spool.claim(layout, far, int(NOW_UNIX) + 10 * 365 * 24 * 3600)  # written while the clock was off
-    near_lease = spool.claim(layout, near, int(NOW_UNIX) + 100)  # a live sender's
-    result = spool.sweep(layout, NOW_UNIX)
+    far, near = spool_events(layout, 2) and sorted(store.iter_pending_names(layout))
+    far_lease = store.claim(layout, far, int(NOW_UNIX) + 10 * 365 * 24 * 3600)  # written while the clock was off
+    near_lease = store.claim(layout, near, int(NOW_UNIX) + 100)  # a live sender's
+    result = store.sweep(layout, NOW_UNIX)
     assert result.released_leases == 1 and not far_lease.exists() and near_lease.exists()
-    assert list(spool.iter_pending_names(layout)) == [far]
+    assert list(store.iter_pending_names(layout)) == [far]
 
 
 def test_the_cap_counts_dead_leases_given_back_in_the_same_sweep(layout):
     for n in range(20):
-        spool.write_event(layout, make_envelope(padding="p" * 2000), now_ns=int(NOW_UNIX * 1e9) + n)
-    names = sorted(spool.iter_pending_names(layout))
+        write_event(layout, make_envelope(padding="p" * 2000), now_ns=int(NOW_UNIX * 1e9) + n)
+    names = sorted(store.iter_pending_names(layout))
     for name in names[:10]:
-        spool.claim(layout, name, int(NOW_UNIX) - 5)  # a crashed sender's claims
+        store.claim(layout, name, int(NOW_UNIX) - 5)  # a crashed sender's claims
     size = (layout.spool / names[-1]).stat().st_size
-    result = spool.sweep(layout, NOW_UNIX, cap_bytes=size * 15)
+    result = store.sweep(layout, NOW_UNIX, cap_bytes=size * 15)
     on_disk = sum(p.stat().st_size for p in layout.spool.iterdir())
     assert result.released_leases == 10 and on_disk <= size * 15
     assert result.pending_bytes == on_disk and result.evicted == 5
-    assert sorted(spool.iter_pending_names(layout)) == names[5:]  # the oldest went first
+    assert sorted(store.iter_pending_names(layout)) == names[5:]  # the oldest went first
 
 
-def test_the_read_side_stays_reachable_from_spool_but_loads_only_when_asked_for():
-    assert all(getattr(spool, name) is getattr(spool_store, name) for name in spool._READ_SIDE)
-    with pytest.raises(AttributeError):
-        spool.no_such_name  # noqa: B018
-    code = ("import sys; from telemetry_sender import spool; "
-            "assert 'telemetry_sender.spool_store' not in sys.modules; spool.claim; "
-            "assert 'telemetry_sender.spool_store' in sys.modules")
+def test_writing_an_event_does_not_load_the_read_side():
+    code = ("import sys; from telemetry_sender.spool import write; "
+            "assert 'telemetry_sender.spool.store' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -292,7 +290,7 @@ def test_a_file_swapped_after_the_checks_is_quarantined_with_the_same_reasons(la
     def swapped(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(spool_store, "read_regular_file", swapped)
+    monkeypatch.setattr(store, "read_regular_file", swapped)
     assert _quarantine_reason(layout, _name()) == reason
 
 
@@ -300,6 +298,6 @@ def test_a_file_swapped_after_the_checks_is_quarantined_with_the_same_reasons(la
 def test_a_foreign_name_with_digit_like_characters_does_not_stop_the_sweep(layout, name):
     layout.spool.mkdir(parents=True)
     (layout.spool / name).write_text("{}")
-    spool.write_event(layout, make_envelope())
-    result = spool.sweep(layout, NOW_UNIX)
-    assert result.pending >= 1 and len(list(spool.iter_pending_names(layout))) >= 1
+    write_event(layout, make_envelope())
+    result = store.sweep(layout, NOW_UNIX)
+    assert result.pending >= 1 and len(list(store.iter_pending_names(layout))) >= 1

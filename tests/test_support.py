@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry_sender import lock, support_report
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool import lock
+from telemetry_sender.support import report as support_report
+from telemetry_sender.spool.layout import SpoolLayout
 
 IKEY = "0f1e2d3c-secret-ikey-4b5a69788796"
 CONNECTION = f"InstrumentationKey={IKEY};IngestionEndpoint=https://westus3-1.in.applicationinsights.azure.com/"

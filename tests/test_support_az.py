@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import azcli
-from telemetry_sender import lock
-from telemetry_sender.spool import write_event
-from telemetry_sender.emulator import Emulator
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.sender import DrainReport
+from telemetry_sender.spool import lock
+from telemetry_sender.spool.write import write_event
+from telemetry_sender.emulator.server import Emulator
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.sender.drain import DrainReport
 
 import test_support as fixtures
 from test_support import spool  # noqa: F401 - the fixture spool, shared
@@ -170,7 +170,7 @@ def test_flush_when_disabled_says_why(dev_az_env):
 
 
 def test_wait_for_sender_is_bounded_by_a_deadline(tmp_path):
-    from telemetry_sender.support import wait_for_sender
+    from telemetry_sender.support.command import wait_for_sender
 
     clock = [0.0]
     naps = []
@@ -205,7 +205,7 @@ def test_flush_outcomes_map_to_success_or_a_clear_error(report, fragment):
 
 def test_table_views_render_the_same_data(spool):
     from azext_prototype import custom_telemetry as ct
-    from telemetry_sender.support import collect_show
+    from telemetry_sender.support.command import collect_show
 
     items = collect_show(SpoolLayout(spool), include_all=True)
     rows = ct.telemetry_show_table(items)
@@ -222,7 +222,7 @@ def test_progress_line_is_quiet_with_only_show_errors(capsys):
     import io
 
     from azext_prototype.custom_telemetry import _ProgressLine
-    from telemetry_sender.sender import DrainProgress
+    from telemetry_sender.sender.drain import DrainProgress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -10,9 +10,9 @@ import requests
 import responses
 from responses import registries
 
-from telemetry_sender import batch
-from telemetry_sender.redirect import cache_seconds, post_following_redirects, redirect_endpoint
-from telemetry_sender.transport import (
+from telemetry_sender.sender import batch
+from telemetry_sender.sender.redirect import cache_seconds, post_following_redirects, redirect_endpoint
+from telemetry_sender.sender.transport import (
     ERROR_CONNECT,
     ERROR_CONNECT_TIMEOUT,
     ERROR_OTHER,

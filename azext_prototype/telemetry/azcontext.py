@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.frozen import FrozenValue
 
 _MISSING = object()
 

@@ -22,7 +22,7 @@ from azext_prototype.telemetry.shapes import (
     is_resource_type,
     region_or_empty,
 )
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.frozen import FrozenValue
 
 PROPERTY_KEYS = (
     "tenantId", "projectId", "commandName", "parameters", "provider", "model", "resourceType",

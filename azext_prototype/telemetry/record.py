@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from azext_prototype.telemetry.azcontext import Invocation
-from telemetry_sender.layout import SpoolLayout, az_config_dir
+from telemetry_sender.spool.layout import SpoolLayout, az_config_dir
 from telemetry_sender.settings import COLLECT_ENV_VAR, TelemetrySettings, parse_az_bool, resolve_settings
 
 TYPE_CHECKING = False
@@ -59,7 +59,7 @@ def _debug_print(stream: TextIO, title: str, payload: Any = None) -> None:
 
 def _start_sender(layout: SpoolLayout, env: Mapping[str, str]) -> str:
     """Start a sender unless one runs or the service asked us to wait; say what happened."""
-    from telemetry_sender.spawn import should_spawn, spawn_sender
+    from telemetry_sender.sender.spawn import should_spawn, spawn_sender
 
     if not should_spawn(layout):
         return "sender not started (one is running, or the service asked to wait)"
@@ -92,7 +92,7 @@ def record(
     from azext_prototype.telemetry.event import build_event, iso_utc, new_event_id
     from azext_prototype.telemetry.sources import read_project_facts, read_tenant_id
     from azext_prototype.version import VERSION
-    from telemetry_sender.spool import write_event
+    from telemetry_sender.spool.write import write_event
 
     config_dir = az_config_dir(env)
     project = read_project_facts(project_dir_for(invocation.command_name, invocation.arguments, cwd or os.getcwd()))
@@ -124,7 +124,7 @@ def record(
 
 def envelope_for(event: Event, settings: TelemetrySettings, timestamp: str, version: str) -> dict[str, Any]:
     """The envelope for `event`, addressed by the connection string's instrumentation key."""
-    from telemetry_sender.envelope import build_envelope
+    from telemetry_sender.spool.envelope import build_envelope
 
     assert settings.connection is not None
     return build_envelope(

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from azext_prototype.telemetry.shapes import is_guid
-from telemetry_sender.fsutil import read_regular_file
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.private_files import read_regular_file
+from telemetry_sender.spool.frozen import FrozenValue
 
 PROFILE_FILE = "azureProfile.json"
 _MAX_PROFILE_BYTES = 8 * 1024 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telemetry_sender.emulator import Emulator
+from telemetry_sender.emulator.server import Emulator
 
 HANG_SECONDS = 120  # longer than any client timeout involved (requests 5 s, the sender's 10 s read timeout)
 RETRY_AFTER_SECONDS = "120"

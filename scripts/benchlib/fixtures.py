@@ -10,8 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.spool import write_event
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.write import write_event
 
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"  # a syntactically valid tenant GUID for the fake profile
 

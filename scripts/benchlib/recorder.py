@@ -27,9 +27,9 @@ from benchlib.stats import Summary, fmt, ratio, summarize
 from benchlib.table import Row
 
 from azext_prototype.telemetry import track
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.lock import is_held
-from telemetry_sender.spawn import should_spawn
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.lock import is_held
+from telemetry_sender.sender.spawn import should_spawn
 
 logger = logging.getLogger(__name__)
 SCENARIOS = ("off", "healthy", "down", "hanging", "throttling")

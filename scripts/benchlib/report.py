@@ -11,7 +11,7 @@ from benchlib.table import Row, render
 HOW = """\
 How each row was measured (all traffic on 127.0.0.1; every az/sender process got its own
 temporary AZURE_CONFIG_DIR; HTTP(S) proxies pointed at a closed loopback port with loopback
-exempt, so nothing could reach the internet; the four endpoints are `telemetry_sender.emulator`
+exempt, so nothing could reach the internet; the four endpoints are `telemetry_sender.emulator.server`
 instances: healthy, down = a stopped emulator's refusing port, hanging = holds each request
 120 s, throttling = 429 with Retry-After 120):
 
@@ -38,7 +38,7 @@ instances: healthy, down = a stopped emulator's refusing port, hanging = holds e
    noise is large (see the IQR), so read the Δ against its spread.
 3. Import time in fresh interpreters, perf_counter around the import statement inside the
    process (start-up excluded), variants interleaved; heavy modules checked in sys.modules.
-4. 10,000 events written with `telemetry_sender.spool.write_event`, then one
+4. 10,000 events written with `telemetry_sender.spool.write.write_event`, then one
    `python -m telemetry_sender send --spool DIR` process to the healthy emulator (wall time
    from spawn to exit, interpreter start-up included). Alternative: a script doing one
    `requests.post` per event (new connection each) on 1,000 events; its rate is extrapolated.

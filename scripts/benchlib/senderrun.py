@@ -5,7 +5,7 @@
    rate extrapolated);
 5. the sender's peak RSS (ru_maxrss from os.wait4) with an empty spool, 1,000 and 50,000 pending;
 7. 20 MiB of events, the endpoint down: the spool size afterwards.
-Events are written with telemetry_sender.spool.write_event, as the recorder writes them.
+Events are written with telemetry_sender.spool.write.write_event, as the recorder writes them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from benchlib.fixtures import fill_spool, pending_files, tree_bytes
 from benchlib.stats import ratio
 from benchlib.table import Row
 
-from telemetry_sender.layout import SpoolLayout
+from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.protocol import SPOOL_CAP_BYTES
 
 CONNECTION_VAR = "APPLICATIONINSIGHTS_CONNECTION_STRING"

@@ -1,6 +1,6 @@
 """What the ingestion service does with a request, as pure functions: decode, validate, answer.
 
-The emulator (telemetry_sender.emulator) wraps these in HTTP. Facts come from
+The emulator (telemetry_sender.emulator.server) wraps these in HTTP. Facts come from
 PROTOCOL.md; the item error messages imitate the service's wording.
 No I/O here: time is a parameter, so every rule is tested directly.
 """

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from telemetry_sender.fsutil import UnsafePathError, ensure_private_dir, read_regular_file, write_private_atomic
-from telemetry_sender.layout import LEASE_SUFFIX, TEMP_SUFFIX, WHY_SUFFIX, SpoolLayout
+from telemetry_sender.spool.private_files import UnsafePathError, ensure_private_dir, read_regular_file, write_private_atomic
+from telemetry_sender.spool.layout import LEASE_SUFFIX, TEMP_SUFFIX, WHY_SUFFIX, SpoolLayout
 from telemetry_sender.protocol import (
     LEASE_MAX_AHEAD_SECONDS,
     MAX_ITEM_BYTES,
@@ -26,9 +26,9 @@ from telemetry_sender.protocol import (
     SPOOL_CAP_BYTES,
     STALE_TEMP_SECONDS,
 )
-from telemetry_sender.spool import is_pending_name, lease_name, parse_lease_name, recorded_ns
-from telemetry_sender.state import format_time
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.layout import is_pending_name, lease_name, parse_lease_name, recorded_ns
+from telemetry_sender.spool.state import format_time
+from telemetry_sender.spool.frozen import FrozenValue
 
 LIST_CHUNK = 4096  # names held in memory per directory scan, whatever the spool's size
 

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from telemetry_sender.spool import is_pending_name, parse_lease_name, recorded_ns
-from telemetry_sender.state import LOSS_REASONS, count, format_time, merge_saved, parse_time
+from telemetry_sender.spool.layout import is_pending_name, parse_lease_name, recorded_ns
+from telemetry_sender.spool.state import LOSS_REASONS, count, format_time, merge_saved, parse_time
 
 PENDING = "pending"
 LEASED = "leased"

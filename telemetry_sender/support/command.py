@@ -21,10 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, TextIO
 
-from telemetry_sender import support_report as report
-from telemetry_sender.fsutil import read_regular_file
-from telemetry_sender.layout import WHY_SUFFIX, SpoolLayout
-from telemetry_sender.state import MAX_STATE_BYTES
+from telemetry_sender.support import report
+from telemetry_sender.spool.private_files import read_regular_file
+from telemetry_sender.spool.layout import WHY_SUFFIX, SpoolLayout
+from telemetry_sender.spool.state import MAX_STATE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def settings_view(env: Mapping[str, str]) -> report.SettingsView:
 def sender_running(layout: SpoolLayout) -> bool:
     """True while a live sender holds this spool's lock (probing never creates the lock file)."""
     try:
-        from telemetry_sender.lock import is_held
+        from telemetry_sender.spool.lock import is_held
 
         return is_held(layout.lock_file)
     except OSError:
@@ -249,7 +249,7 @@ def purge(layout: SpoolLayout, *, include_all: bool) -> PurgeCounts:
     """Delete pending events (and with include_all, dead letters and quarantine) under the lock."""
     if not layout.root.is_dir():
         return PurgeCounts()
-    from telemetry_sender.lock import try_acquire
+    from telemetry_sender.spool.lock import try_acquire
 
     held = try_acquire(layout.lock_file)
     if held is None:

@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.lock import is_held
-from telemetry_sender.state import backing_off, load_state
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.lock import is_held
+from telemetry_sender.spool.state import backing_off, load_state
 
 # Windows process-creation flags (winbase.h); spelled out so they can be tested anywhere.
 CREATE_NEW_PROCESS_GROUP = 0x00000200

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from telemetry_sender.fsutil import FILE_MODE, NOFOLLOW
+from telemetry_sender.spool.private_files import FILE_MODE, NOFOLLOW
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt

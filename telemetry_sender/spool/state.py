@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from telemetry_sender.fsutil import read_regular_file, write_private_atomic
+from telemetry_sender.spool.private_files import read_regular_file, write_private_atomic
 from telemetry_sender.protocol import BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS
 
 LOSS_REASONS = ("expired", "evicted", "rejected", "corrupt", "opted_out")

@@ -1,7 +1,7 @@
 """A local ingestion endpoint that behaves like Application Insights, for tests, demos and support.
 
 `Emulator` listens on 127.0.0.1 only, validates every item with
-`telemetry_sender.ingestion_rules` and answers with the service's statuses and
+`telemetry_sender.emulator.rules` and answers with the service's statuses and
 body; a script of rules makes it throttle, fail, redirect, hang or drop.
 `command_emulate` is `python -m telemetry_sender emulate`. Stdlib only.
 """
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Union
 from urllib.parse import urlsplit
 
-from telemetry_sender import ingestion_rules as rules
+from telemetry_sender.emulator import rules
 from telemetry_sender import protocol
-from telemetry_sender.ingestion_rules import BodyError, DecodedBody, ItemError, Rule
-from telemetry_sender.state import format_time
+from telemetry_sender.emulator.rules import BodyError, DecodedBody, ItemError, Rule
+from telemetry_sender.spool.state import format_time
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import IO
 
-from telemetry_sender.fsutil import FILE_MODE, NOFOLLOW, NONBLOCK
+from telemetry_sender.spool.private_files import FILE_MODE, NOFOLLOW, NONBLOCK
 from telemetry_sender.protocol import LOG_CAP_BYTES
 
 _FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"

@@ -19,8 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from telemetry_sender import drain_state, lifetime, spool
-from telemetry_sender.batch import (
+from telemetry_sender import VERSION
+from telemetry_sender.sender import bookkeeping
+from telemetry_sender.sender import lifetime
+from telemetry_sender.spool import store
+from telemetry_sender.sender.batch import (
     BatchBuffer,
     encode_body,
     encode_item,
@@ -28,13 +31,13 @@ from telemetry_sender.batch import (
     refresh_late_time,
     request_headers,
 )
-from telemetry_sender.drain_report import DrainProgress, DrainReport
-from telemetry_sender.fsutil import ensure_private_dir
-from telemetry_sender.layout import SpoolLayout
-from telemetry_sender.lock import SpoolLock, try_acquire
-from telemetry_sender.policy import ItemRejection, Verdict, classify
+from telemetry_sender.sender.report import DrainProgress, DrainReport
+from telemetry_sender.spool.private_files import ensure_private_dir
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.lock import SpoolLock, try_acquire
+from telemetry_sender.sender.policy import ItemRejection, Verdict, classify
 from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
-from telemetry_sender.state import backing_off, format_time, load_state, save_state
+from telemetry_sender.spool.state import backing_off, format_time, load_state, save_state
 
 __all__ = ["DrainProgress", "DrainReport", "command_send", "drain"]
 
@@ -104,7 +107,7 @@ class _BatchSource:
     def __init__(self, ctx: _Context, state: dict[str, Any]) -> None:
         self._ctx = ctx
         self._state = state
-        self._names = spool.iter_pending_names(ctx.layout)
+        self._names = store.iter_pending_names(ctx.layout)
         self._carry: _Item | None = None
 
     def next_batch(self) -> list[_Item]:
@@ -129,24 +132,24 @@ class _BatchSource:
     def release_carry(self) -> None:
         """Give back a claimed item that did not fit the last batch."""
         if self._carry is not None:
-            spool.release(self._ctx.layout, self._carry.lease, self._carry.name)
+            store.release(self._ctx.layout, self._carry.lease, self._carry.name)
             self._carry = None
 
     def _claim_next(self) -> _Item | None:
         ctx = self._ctx
         for name in self._names:
             now = ctx.clock()
-            lease = spool.claim(ctx.layout, name, int(now.timestamp()) + _lease_seconds(ctx))
+            lease = store.claim(ctx.layout, name, int(now.timestamp()) + _lease_seconds(ctx))
             if lease is None:
                 continue  # another drainer took it
             ctx.tally.claimed += 1
             try:
-                envelope = spool.read_claimed(lease)
+                envelope = store.read_claimed(lease)
                 envelope = refresh_late_time(envelope, now)
                 if not envelope.get("iKey"):
                     envelope["iKey"] = ctx.settings.connection.instrumentation_key
                 data = encode_item(envelope)
-            except spool.Unsendable as exc:
+            except store.Unsendable as exc:
                 self._quarantine(lease, name, str(exc), now)
                 continue
             except (ValueError, RecursionError):  # NaN slipped in, or too deep to encode again
@@ -158,14 +161,14 @@ class _BatchSource:
     def _quarantine(self, lease: Path, name: str, reason: str, now: datetime) -> None:
         logger.warning("quarantined %s: %s", name, reason)
         try:
-            dropped = spool.quarantine(self._ctx.layout, lease, name, reason, now)
+            dropped = store.quarantine(self._ctx.layout, lease, name, reason, now)
         except OSError as exc:  # no usable quarantine folder: never let one file block the spool
             logger.warning("cannot quarantine (%s): deleting %s", type(exc).__name__, name)
-            spool.delete(lease)
+            store.delete(lease)
             dropped = 0
         self._ctx.tally.quarantined += 1
-        drain_state.lose(self._state, "corrupt", 1)
-        drain_state.drop(self._state, "quarantine", dropped)
+        bookkeeping.lose(self._state, "corrupt", 1)
+        bookkeeping.drop(self._state, "quarantine", dropped)
 
 
 # --- one pass under the lock -------------------------------------------------------
@@ -175,7 +178,7 @@ def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Ve
     """Delete accepted items, dead-letter rejected ones, give back the rest."""
     done: set[int] = set()
     for index in verdict.accepted:
-        spool.delete(items[index].lease)
+        store.delete(items[index].lease)
         ctx.tally.sent += 1
         done.add(index)
     for rejection in verdict.rejected:
@@ -183,46 +186,46 @@ def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Ve
         done.add(rejection.index)
     for index, item in enumerate(items):
         if index not in done:
-            spool.release(ctx.layout, item.lease, item.name)
+            store.release(ctx.layout, item.lease, item.name)
             ctx.tally.retried += 1
 
 
 def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: ItemRejection, now: datetime) -> None:
     try:
-        dropped = spool.dead_letter(ctx.layout, item.lease, item.name, item.envelope, rejection.status,
+        dropped = store.dead_letter(ctx.layout, item.lease, item.name, item.envelope, rejection.status,
                                     rejection.message, now)
     except OSError as exc:  # no usable rejected/ folder: the item is lost either way, count it
         logger.warning("cannot dead-letter (%s): deleting %s", type(exc).__name__, item.name)
-        spool.delete(item.lease)
+        store.delete(item.lease)
         dropped = 0
     ctx.tally.rejected += 1
-    drain_state.lose(state, "rejected", 1)
-    drain_state.drop(state, "rejected", dropped)
+    bookkeeping.lose(state, "rejected", 1)
+    bookkeeping.drop(state, "rejected", dropped)
 
 
 def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Verdict:
     """POST one batch (following redirects by policy) and apply the verdict."""
-    from telemetry_sender.redirect import post_following_redirects
+    from telemetry_sender.sender.redirect import post_following_redirects
 
     configured = ctx.settings.connection.ingestion_endpoint
     now = ctx.clock()
     body = encode_body([item.data for item in items])
-    headers = request_headers(new_request_id(ctx.rng), _version())
-    endpoint = drain_state.cached_endpoint(state, configured, now)
+    headers = request_headers(new_request_id(ctx.rng), VERSION)
+    endpoint = bookkeeping.cached_endpoint(state, configured, now)
     delivery = post_following_redirects(ctx.transport, endpoint, body, headers, timeout=max(0.5, ctx.remaining()))
     now = ctx.clock()
     if delivery.redirected and delivery.result.status is not None and not delivery.refused:
         # Remembered only once the new host has answered: a dead target is not pinned for hours.
-        drain_state.remember_redirect(state, delivery.endpoint, delivery.cache_seconds, configured, now)
+        bookkeeping.remember_redirect(state, delivery.endpoint, delivery.cache_seconds, configured, now)
     verdict = classify(delivery.result, len(items), now)
     if delivery.refused:
         verdict = Verdict("retry", verdict.status, retry_after=verdict.retry_after, detail=delivery.refused)
     _apply(ctx, state, items, verdict, now)
     ctx.tally.batches += 1
     if verdict.stop_pass:
-        drain_state.record_failure(state, verdict, now, ctx.rng)
+        bookkeeping.record_failure(state, verdict, now, ctx.rng)
     else:
-        drain_state.record_success(state, verdict, now, len(verdict.accepted))
+        bookkeeping.record_success(state, verdict, now, len(verdict.accepted))
     return verdict
 
 
@@ -231,11 +234,11 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
     layout = ctx.layout
     state = load_state(layout.state_file)
     # Housekeeping first, even when backing off: retention and the size cap hold on every run.
-    swept = spool.sweep(layout, ctx.clock().timestamp())
+    swept = store.sweep(layout, ctx.clock().timestamp())
     ctx.tally.expired += swept.expired
     ctx.tally.evicted += swept.evicted
-    drain_state.lose(state, "expired", swept.expired)
-    drain_state.lose(state, "evicted", swept.evicted)
+    bookkeeping.lose(state, "expired", swept.expired)
+    bookkeeping.lose(state, "evicted", swept.evicted)
     if swept.expired or swept.evicted or swept.released_leases or swept.stale_temp:
         logger.info("housekeeping: %d expired, %d evicted, %d dead leases released, %d stale temp files",
                     swept.expired, swept.evicted, swept.released_leases, swept.stale_temp)
@@ -269,16 +272,16 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
 def _purge_opted_out(ctx: _Context) -> None:
     """Telemetry is off now: delete what is pending, unsent, and count it."""
     state = load_state(ctx.layout.state_file)
-    swept = spool.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
+    swept = store.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
     ctx.tally.expired += swept.expired
-    drain_state.lose(state, "expired", swept.expired)
+    bookkeeping.lose(state, "expired", swept.expired)
     deleted = 0
-    for name in spool.iter_pending_names(ctx.layout):
-        lease = spool.claim(ctx.layout, name, int(ctx.clock().timestamp()) + LEASE_SECONDS)
-        if lease is not None and spool.delete(lease):
+    for name in store.iter_pending_names(ctx.layout):
+        lease = store.claim(ctx.layout, name, int(ctx.clock().timestamp()) + LEASE_SECONDS)
+        if lease is not None and store.delete(lease):
             deleted += 1
     ctx.tally.opted_out += deleted
-    drain_state.lose(state, "opted_out", deleted)
+    bookkeeping.lose(state, "opted_out", deleted)
     state["last_attempt"] = {"time": format_time(ctx.clock()), "outcome": "disabled", "status": None,
                              "detail": f"{ctx.settings.reason}; {deleted} pending deleted unsent"}
     save_state(ctx.layout.state_file, state)
@@ -320,7 +323,7 @@ def drain(
         # for any reason deletes the pending events below (DESIGN.md, "Contract — configuration").
         ctx.tally.detail = f"{settings.reason}: nothing sent, nothing deleted"
         return _report(ctx, "disabled")
-    unsafe = spool.unsafe_reason(layout)
+    unsafe = store.unsafe_reason(layout)
     if unsafe:
         logger.warning("not draining: %s", unsafe)
         ctx.tally.detail = unsafe
@@ -342,7 +345,7 @@ def drain(
             ctx.tally.detail = settings.reason
             return _report(ctx, "disabled")
         if ctx.transport is None:
-            from telemetry_sender.transport import RequestsTransport
+            from telemetry_sender.sender.transport import RequestsTransport
 
             ctx.transport = owned_transport = RequestsTransport()
         idle_passes = 0
@@ -356,7 +359,7 @@ def drain(
             held = None
             # Two passes in a row that could claim nothing: what is left cannot be claimed, stop.
             idle_passes = idle_passes + 1 if ctx.tally.claimed == claimed_before else 0
-            if idle_passes >= 2 or not spool.has_pending(layout):
+            if idle_passes >= 2 or not store.has_pending(layout):
                 break
             try:
                 held = _acquire(layout)
@@ -387,15 +390,6 @@ def _release(held: SpoolLock) -> None:
     held.release()
 
 
-def _version() -> str:
-    try:
-        from azext_prototype.version import VERSION
-
-        return VERSION
-    except ImportError:  # pragma: no cover - the sender used without the extension
-        return "0"
-
-
 # --- the command -----------------------------------------------------------------------
 
 
@@ -405,7 +399,7 @@ def _background(layout: SpoolLayout, deadline: float) -> int:
     lifetime.lower_priority()
     try:
         ensure_private_dir(layout.root)
-        from telemetry_sender.sender_log import setup_sender_log
+        from telemetry_sender.sender.log import setup_sender_log
 
         setup_sender_log(layout.log_file)
     except OSError:

@@ -1,6 +1,6 @@
 """What a drain records in state.json: losses by reason, backoff after a failure, the redirect cache.
 
-Pure functions on the loaded state dict (telemetry_sender.state reads and writes the file);
+Pure functions on the loaded state dict (telemetry_sender.spool.state reads and writes the file);
 every value read back is checked, since state.json is a file on disk a person may edit.
 """
 
@@ -11,10 +11,10 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from telemetry_sender.backoff import next_wait
-from telemetry_sender.policy import Verdict
+from telemetry_sender.sender.backoff import next_wait
+from telemetry_sender.sender.policy import Verdict
 from telemetry_sender.protocol import REDIRECT_CACHE_MAX_SECONDS
-from telemetry_sender.state import count, format_time, parse_time
+from telemetry_sender.spool.state import count, format_time, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def cached_endpoint(state: dict[str, Any], configured: str, now: datetime) -> st
     is a file on disk, not proof that the service ever sent us there.
     """
     from telemetry_sender.connection_string import track_url
-    from telemetry_sender.redirect import redirect_endpoint
+    from telemetry_sender.sender.redirect import redirect_endpoint
 
     cached = state.get("redirect")
     if not isinstance(cached, dict) or cached.get("origin") != configured:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from telemetry_sender.backoff import parse_retry_after
+from telemetry_sender.sender.backoff import parse_retry_after
 from telemetry_sender.protocol import (
     RETRIABLE_ITEM_STATUSES,
     RETRIABLE_STATUSES,
     SAMPLED_OUT_MESSAGE,
     STATUS_PARTIAL,
 )
-from telemetry_sender.transport import OFFLINE_ERRORS, TransportResult
+from telemetry_sender.sender.transport import OFFLINE_ERRORS, TransportResult
 
 ACCEPTED = "accepted"  # every item accepted
 PARTIAL = "partial"  # some items accepted or rejected; `requeue` may be non-empty

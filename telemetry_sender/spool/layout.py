@@ -1,12 +1,13 @@
-"""Where a spool root keeps its parts (DESIGN.md, "Spool root layout")."""
+"""Where a spool root keeps its parts and how its files are named (DESIGN.md, "Spool root layout")."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Mapping
 
-from telemetry_sender.values import FrozenValue
+from telemetry_sender.spool.frozen import FrozenValue
 
 SPOOL_DIRNAME = "spool"
 PENDING_SUFFIX = ".json"
@@ -70,3 +71,36 @@ class SpoolLayout(FrozenValue):
     @property
     def lock_file(self) -> Path:
         return self.root / "sender.lock"
+
+
+def new_event_filename(now_ns: int | None = None) -> str:
+    """`<20-digit ns timestamp>-<random>.json`: unique, and lexical order is recording order."""
+    stamp = time.time_ns() if now_ns is None else now_ns
+    return f"{stamp:020d}-{os.urandom(6).hex()}{PENDING_SUFFIX}"
+
+
+def is_pending_name(name: str) -> bool:
+    """A pending event file (not a temp file, not a lease)."""
+    return name.endswith(PENDING_SUFFIX) and not name.startswith(".")
+
+
+def recorded_ns(name: str) -> int | None:
+    """The recording time (ns since the epoch) encoded in a pending file name; None when absent."""
+    stamp, dash, _ = name.partition("-")
+    # isdecimal, not isdigit: int() refuses digit-like characters such as "²"
+    return int(stamp) if dash and len(stamp) == 20 and stamp.isdecimal() else None
+
+
+def lease_name(name: str, deadline: int) -> str:
+    """`NAME.json.<unix deadline>.lease`."""
+    return f"{name}.{int(deadline)}{LEASE_SUFFIX}"
+
+
+def parse_lease_name(lease: str) -> tuple[str, int] | None:
+    """(original name, deadline) of a lease file name; None when it is not one."""
+    if not lease.endswith(LEASE_SUFFIX):
+        return None
+    original, _, deadline = lease[: -len(LEASE_SUFFIX)].rpartition(".")
+    if not original or not deadline.isdecimal():
+        return None
+    return original, int(deadline)

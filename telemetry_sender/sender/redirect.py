@@ -19,7 +19,7 @@ from telemetry_sender.protocol import (
     REDIRECT_CACHE_MAX_SECONDS,
     REDIRECT_STATUSES,
 )
-from telemetry_sender.transport import Transport, TransportResult
+from telemetry_sender.sender.transport import Transport, TransportResult
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 
