@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import azcli  # noqa: E402
+from copied_spool import build_copied_spool  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +63,9 @@ def az_install(request, tmp_path) -> tuple:
     if request.param == "dev":
         return "dev", azcli.dev_extension_env(tmp_path, request.getfixturevalue("dev_sources"))
     return "wheel", azcli.wheel_extension_env(tmp_path, request.getfixturevalue("wheel_extension_dir"))
+
+
+@pytest.fixture
+def spool(tmp_path) -> Path:
+    """A spool root copied from a user: pending, leased, temp, corrupt, dead-lettered and quarantined files."""
+    return build_copied_spool(tmp_path / "copied" / "telemetry")

@@ -16,8 +16,7 @@ from telemetry_sender.emulator.server import Emulator
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.sender.drain import DrainReport
 
-import test_support as fixtures
-from test_support import spool  # noqa: F401 - the fixture spool, shared
+import copied_spool as fixtures
 
 pytestmark = pytest.mark.az
 
@@ -45,7 +44,7 @@ def recent_events(layout: SpoolLayout, count: int, ikey: str, *, failed_every: i
 
 @pytest.fixture
 def copied_spool(dev_az_env, spool) -> SpoolLayout:
-    """The test_support fixture spool, placed where az looks for it."""
+    """The copied fixture spool (conftest `spool`), placed where az looks for it."""
     layout = layout_of(dev_az_env)
     layout.root.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(spool, layout.root)

@@ -9,7 +9,7 @@ from azext_prototype.telemetry.event import Invocation, build_event
 from azext_prototype.telemetry.sources import ProjectFacts
 from telemetry_sender.spool.envelope import build_envelope
 
-DOC = Path(__file__).resolve().parent.parent / "TELEMETRY.md"
+DOC = Path(__file__).resolve().parents[2] / "TELEMETRY.md"
 
 
 def table_after(heading: str) -> list[list[str]]:
