@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEV_PACKAGES := azure-cli pytest responses hypothesis setuptools wheel
+DEV_PACKAGES := azure-cli pytest responses hypothesis setuptools wheel azure-monitor-opentelemetry-exporter opentelemetry-sdk
 
 .PHONY: install test demo wheel bench clean
 

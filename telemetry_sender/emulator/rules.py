@@ -1,6 +1,7 @@
 """What the ingestion service does with a request, as pure functions: decode, validate, answer.
 
-The emulator (telemetry_sender.emulator.server) wraps these in HTTP. Facts come from
+The emulator (telemetry_sender.emulator.server) wraps these in HTTP; each telemetry type's
+fields are judged by telemetry_sender.emulator.schema (the service's API spec). Facts come from
 PROTOCOL.md; the item error messages imitate the service's wording.
 No I/O here: time is a parameter, so every rule is tested directly.
 """
@@ -19,6 +20,7 @@ from http import HTTPStatus
 from typing import Any, Iterable, Mapping
 
 from telemetry_sender import protocol
+from telemetry_sender.emulator import schema
 
 TRACK_PATHS = frozenset({protocol.TRACK_PATH, protocol.LEGACY_TRACK_PATH})
 DEFAULT_IKEY = "00000000-0000-4000-8000-000000000000"  # the emulator's key when none is given
@@ -163,11 +165,7 @@ def decode_body(raw: bytes, content_encoding: str | None = None) -> DecodedBody:
 
 
 def _missing(field: str, owner: str, expected: str, value: Any) -> str:
-    actual = "undefined" if value is None else type(value).__name__
-    return (
-        f"Field '{field}' on type '{owner}' is required but missing or empty. "
-        f"Expected: {expected}, Actual: {actual}"
-    )
+    return schema.missing(field, owner, expected, value)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -210,37 +208,6 @@ def _time_error(value: Any, now: float) -> str | None:
     return None
 
 
-def _properties_error(props: Any, owner: str) -> str | None:
-    if props is None:
-        return None
-    if type(props) is not dict:
-        return f"Field 'properties' on type '{owner}' must be an object of strings. Actual: {type(props).__name__}"
-    for key, value in props.items():
-        if type(value) is not str:
-            return (
-                f"Field 'properties' on type '{owner}' maps strings to strings; "
-                f"key '{key[:150]}' has a {type(value).__name__}"
-            )
-    return None
-
-
-def _measurements_error(measurements: Any, owner: str) -> str | None:
-    if measurements is None:
-        return None
-    if type(measurements) is not dict:
-        actual = type(measurements).__name__
-        return f"Field 'measurements' on type '{owner}' must be an object of numbers. Actual: {actual}"
-    for key, value in measurements.items():
-        kind = type(value)
-        if (kind is not float and kind is not int) or not math.isfinite(value):
-            shown = "non-finite number" if kind is float else kind.__name__
-            return (
-                f"Field 'measurements' on type '{owner}' maps strings to finite numbers; "
-                f"key '{key[:150]}' has a {shown}"
-            )
-    return None
-
-
 def _data_error(data: Any) -> str | None:
     if type(data) is not dict:
         return _missing("data", "Envelope", "object", data)
@@ -250,15 +217,18 @@ def _data_error(data: Any) -> str | None:
     base = data.get("baseData")
     if type(base) is not dict:
         return _missing("baseData", "Data", "object", base)
-    ver = base.get("ver")
-    if type(ver) is not int or ver != protocol.BASE_DATA_VERSION:
-        return f"Field 'ver' on type '{base_type}' must be {protocol.BASE_DATA_VERSION}. Actual: {ver!r:.20}"
-    name = base.get("name")
-    if type(name) is not str or not name:
-        return _missing("name", base_type, "string", name)
-    return _properties_error(base.get("properties"), base_type) or _measurements_error(
-        base.get("measurements"), base_type
-    )
+    return schema.base_data_error(base_type, base)
+
+
+def _tags_error(tags: Any) -> str | None:
+    if tags is None:
+        return None
+    if type(tags) is not dict:
+        return f"Field 'tags' on type 'Envelope' must be an object. Actual: {type(tags).__name__}"
+    for key, value in tags.items():
+        if type(value) is not str:
+            return schema.incorrect_type(key, "Envelope.tags", "string", value)
+    return None
 
 
 def item_error(item: Any, *, now: float, ikey: str | None = None, oversize: bool = False) -> str | None:
@@ -278,10 +248,7 @@ def item_error(item: Any, *, now: float, ikey: str | None = None, oversize: bool
         return _missing("iKey", "Envelope", "string", key)
     if ikey is not None and key.strip().lower() != ikey.strip().lower():
         return INVALID_IKEY_MESSAGE
-    tags = item.get("tags")
-    if tags is not None and type(tags) is not dict:
-        return f"Field 'tags' on type 'Envelope' must be an object. Actual: {type(tags).__name__}"
-    return _data_error(item.get("data"))
+    return _tags_error(item.get("tags")) or _data_error(item.get("data"))
 
 
 def validate_items(body: DecodedBody, *, now: float, ikey: str | None = None) -> list[ItemError]:
