@@ -286,10 +286,19 @@ def _over(text: Any, limit: int) -> bool:
     return type(text) is str and len(text) > limit
 
 
-def truncations(base_type: str, base: Mapping[str, Any]) -> list[str]:
-    """Fields the service accepts but stores cut to their documented maximum length (PROTOCOL.md, Limits)."""
+def truncations(item: Any) -> list[str]:
+    """Fields of an accepted item the service stores cut to their documented maximum length (PROTOCOL.md, Limits)."""
+    data = item.get("data") if type(item) is dict else None
+    base = data.get("baseData") if type(data) is dict else None
+    base_type = data.get("baseType") if type(data) is dict else None
+    if type(base) is not dict or type(base_type) is not str:
+        return []
     fields = TYPES.get(base_type, ())
-    notes = [f"{base_type}.{f.name} (over {f.max_chars} chars)" for f in fields if f.max_chars and _over(base.get(f.name), f.max_chars)]
+    notes = [
+        f"{base_type}.{f.name} (over {f.max_chars} chars)"
+        for f in fields
+        if f.max_chars and _over(base.get(f.name), f.max_chars)
+    ]
     for name in ("properties", "measurements"):
         values = base.get(name)
         if type(values) is not dict:

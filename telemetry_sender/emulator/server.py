@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Union
 from urllib.parse import urlsplit
 
-from telemetry_sender.emulator import rules
+from telemetry_sender.emulator import rules, schema
 from telemetry_sender import protocol
 from telemetry_sender.emulator.rules import BodyError, DecodedBody, ItemError, Rule
 from telemetry_sender.spool.state import format_time
@@ -496,7 +496,9 @@ class Emulator:
                 status, message = error.status, error.message
             else:
                 status, message = (record.status if record.status >= 300 else 200), None
-            lines.append({**common, "index": index, "status": status, "message": message, "item": item})
+            line = {**common, "index": index, "status": status, "message": message, "item": item}
+            cut = schema.truncations(item) if status == 200 else []
+            lines.append({**line, "truncated": cut} if cut else line)
         self._record_file.write("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
         self._record_file.flush()
 
