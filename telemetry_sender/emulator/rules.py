@@ -177,7 +177,7 @@ def _day_start(date: str) -> float | None:
         return None
 
 
-def parse_time(text: str) -> float | None:
+def parse_envelope_time(text: str) -> float | None:
     """Seconds since the epoch of an ISO 8601 UTC time ending in `Z`, or None when malformed."""
     match = _TIME_RE.match(text)
     if match is None:
@@ -192,7 +192,7 @@ def parse_time(text: str) -> float | None:
 def _time_error(value: Any, now: float) -> str | None:
     if not isinstance(value, str) or not value:
         return _missing("time", "Envelope", "string", value)
-    moment = parse_time(value)
+    moment = parse_envelope_time(value)
     if moment is None:
         return f"Field 'time' on type 'Envelope' is not a valid ISO 8601 UTC time ending in Z. Actual: {value[:40]}"
     if moment < now - protocol.TIME_WINDOW_PAST_SECONDS:
@@ -428,7 +428,7 @@ def scripted_errors(rule: Rule, received: int, validation: list[ItemError]) -> l
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class ServiceAnswer:
     """The service's decision on one request: status (None: close unanswered), item errors, body, headers."""
 
     status: int | None
@@ -439,22 +439,22 @@ class Verdict:
 
 def judge(
     body: DecodedBody | None, problem: str | None, rule: Rule | None, *, now: float, ikey: str | None, path: str
-) -> Verdict:
+) -> ServiceAnswer:
     """Answer a track request: validate like the service, unless a scripted rule says otherwise.
 
     `body` is None when the request could not be decoded (`problem` says why).
     """
     if rule is not None and (rule.drop or rule.hang is not None):
-        return Verdict(None)
+        return ServiceAnswer(None)
     headers = scripted_headers(rule, path, now) if rule is not None else {}
     received = len(body.items) if body is not None else 0
     whole_request_failure = rule is not None and rule.status not in (None, 200, 206)
     if body is None and not whole_request_failure:
         error = ItemError(0, 400, problem or "invalid body")
-        return Verdict(400, (error,), {**response_body(0, ()), "errors": [error.as_json()]}, headers)
+        return ServiceAnswer(400, (error,), {**response_body(0, ()), "errors": [error.as_json()]}, headers)
     errors = [] if whole_request_failure or body is None else validate_items(body, now=now, ikey=ikey)
     if rule is not None:
         errors = scripted_errors(rule, received, errors)
     status = rule.status if rule is not None and rule.status not in (None, 200) else track_status(received, errors)
     answer = None if status in protocol.REDIRECT_STATUSES else response_body(received, errors)
-    return Verdict(status, tuple(errors), answer, headers)
+    return ServiceAnswer(status, tuple(errors), answer, headers)

@@ -447,26 +447,26 @@ class Emulator:
             problem = None
         except BodyError as exc:
             body, problem = None, str(exc)
-        verdict = rules.judge(body, problem, rule, now=now, ikey=self._ikey, path=path)
+        answer = rules.judge(body, problem, rule, now=now, ikey=self._ikey, path=path)
         items = body.items if body is not None else []
-        if verdict.status is None or verdict.status >= 300:
+        if answer.status is None or answer.status >= 300:
             accepted: list[Any] = []
         else:
-            failed = {e.index for e in verdict.errors}
+            failed = {e.index for e in answer.errors}
             accepted = [item for i, item in enumerate(items) if i not in failed] if failed else items
-        if verdict.status is not None:
+        if answer.status is not None:
             outcome = "answered"
         else:
             outcome = "hung" if rule is not None and rule.hang is not None else "dropped"
         record = RequestRecord(
-            path, verdict.status, len(items), len(accepted), headers,
-            errors=verdict.errors, rule=rule, outcome=outcome, body_bytes=len(raw), received_at=now,
+            path, answer.status, len(items), len(accepted), headers,
+            errors=answer.errors, rule=rule, outcome=outcome, body_bytes=len(raw), received_at=now,
         )  # fmt: skip
         self._record(record, items, accepted)
-        if verdict.status is None:
+        if answer.status is None:
             return Answer(None, hang=rule.hang if rule is not None else None)
-        payload = b"" if verdict.body is None else json.dumps(verdict.body).encode()
-        return Answer(verdict.status, payload, verdict.headers, delay=rule.delay if rule is not None else None)
+        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        return Answer(answer.status, payload, answer.headers, delay=rule.delay if rule is not None else None)
 
     def _record(self, record: RequestRecord, items: list[Any], accepted: list[Any] | None) -> None:
         with self._cond:
