@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sys
 from typing import Callable
 
 from telemetry_sender.spool.layout import SpoolLayout
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--command", dest="command_name", metavar="NAME", help="only events of this command (e.g. 'prototype init')")
     show.add_argument("--failed", action="store_true", help="only events of failed commands")
     show.add_argument("--all", action="store_true", help="also dead-lettered and quarantined files")
+    show.add_argument("--file", metavar="NAME", help="print this one file in full (pending, dead letter or quarantined)")
 
     purge = sub.add_parser("purge", help="delete pending events without sending them")
     _spool_option(purge)
@@ -69,7 +73,30 @@ def _handler(name: str) -> Callable[[argparse.Namespace, SpoolLayout], int]:
     return handler
 
 
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: what a shell reports for Ctrl-C
+EXIT_BROKEN_PIPE = 128 + getattr(signal, "SIGPIPE", 13)  # 141: the reader of our output went away (`| head`)
+
+
 def run(argv: list[str]) -> int:
-    """Parse, dispatch, and turn the outcome into an exit code."""
+    """Parse, dispatch, and turn the outcome into an exit code; Ctrl-C and a closed pipe end quietly."""
     args = build_parser().parse_args(argv)
-    return _handler(args.command)(args, _layout(args))
+    try:
+        code = _handler(args.command)(args, _layout(args))
+        sys.stdout.flush()
+        return code
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush does not raise again (Python docs, SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from telemetry_sender.spool.private_files import UnsafePathError, ensure_private_dir, read_regular_file, write_private_atomic
+from telemetry_sender.spool.private_files import UnsafePathError, read_regular_file
+from telemetry_sender.spool.safe_dir import Entry, Kind, SafeDir
 from telemetry_sender.spool.layout import LEASE_SUFFIX, TEMP_SUFFIX, WHY_SUFFIX, SpoolLayout
 from telemetry_sender.protocol import (
     LEASE_MAX_AHEAD_SECONDS,
@@ -177,78 +178,89 @@ def read_claimed(lease: Path) -> dict[str, Any]:
     return _check_envelope(value)
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    """`folder/name`, or a numbered variant when that exists already."""
-    target = folder / name
-    number = 1
-    while os.path.lexists(target) or os.path.lexists(folder / f"{target.name}{WHY_SUFFIX}"):
-        target = folder / f"{name}.{number}"
+def _free_name(folder: SafeDir, name: str) -> str:
+    """`name`, or a numbered variant when that (or its `.why.json`) exists in `folder` already."""
+    target, number = name, 1
+    while folder.exists(target) or folder.exists(f"{target}{WHY_SUFFIX}"):
+        target = f"{name}.{number}"
         number += 1
     return target
 
 
+def _open_part(layout: SpoolLayout, part: Path, *, create: bool) -> tuple[SafeDir, SafeDir]:
+    """(root, part) opened without following links; UnsafePathError when either is a link or not a folder."""
+    root = SafeDir.open_root(layout.root)
+    try:
+        return root, root.open_sub(part.name, create=create)
+    except BaseException:
+        root.close()
+        raise
+
+
 def quarantine(layout: SpoolLayout, path: Path, name: str, reason: str, now: datetime) -> int:
     """Move a file aside unchanged (never followed) with a `.why.json`; returns how many old ones the cap dropped."""
-    folder = ensure_private_dir(layout.quarantine)
-    target = _free_name(folder, name)
-    try:
-        os.rename(path, target)
-    except FileNotFoundError:
-        return 0
-    why = {"reason": reason, "quarantined_at": format_time(now)}
-    write_private_atomic(folder / f"{target.name}{WHY_SUFFIX}", json.dumps(why).encode("utf-8"))
-    return cap_folder(folder, QUARANTINE_CAP_BYTES)
+    root, folder = _open_part(layout, layout.quarantine, create=True)
+    with root, folder, root.open_sub(path.parent.name) as source:
+        target = _free_name(folder, name)
+        try:
+            source.rename(path.name, folder, target)
+        except FileNotFoundError:
+            return 0
+        why = {"reason": reason, "quarantined_at": format_time(now)}
+        folder.write_atomic(f"{target}{WHY_SUFFIX}", json.dumps(why).encode("utf-8"))
+        return _cap(folder, QUARANTINE_CAP_BYTES)
 
 
 def dead_letter(
     layout: SpoolLayout, lease: Path, name: str, envelope: Mapping[str, Any], status: int, message: str, now: datetime
 ) -> int:
     """Keep a rejected envelope with the service's message for support; returns how many old ones the cap dropped."""
-    folder = ensure_private_dir(layout.rejected)
-    record = {"status": status, "message": message, "rejected_at": format_time(now), "envelope": envelope}
-    write_private_atomic(_free_name(folder, name), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    root, folder = _open_part(layout, layout.rejected, create=True)
+    with root, folder:
+        record = {"status": status, "message": message, "rejected_at": format_time(now), "envelope": envelope}
+        folder.write_atomic(_free_name(folder, name), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     delete(lease)
-    return cap_folder(folder, REJECTED_CAP_BYTES)
+    return _capped(layout, layout.rejected, REJECTED_CAP_BYTES)
 
 
-def _remove(path: Path) -> None:
-    st = os.lstat(path)
-    if stat.S_ISDIR(st.st_mode):
-        import shutil  # rare (a planted folder); shutil is not cheap to import
-
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        os.unlink(path)
+def _capped(layout: SpoolLayout, part: Path, cap_bytes: int) -> int:
+    root, folder = _open_part(layout, part, create=False)
+    with root, folder:
+        return _cap(folder, cap_bytes)
 
 
 def cap_folder(folder: Path, cap_bytes: int) -> int:
     """Drop the oldest entries (a file and its `.why.json` together) until the folder fits; returns files dropped."""
-    groups: dict[str, list[tuple[Path, int]]] = {}
-    total = 0
     try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    size = entry.stat(follow_symlinks=False).st_size
-                except OSError:
-                    continue
-                base = entry.name[: -len(WHY_SUFFIX)] if entry.name.endswith(WHY_SUFFIX) else entry.name
-                groups.setdefault(base, []).append((Path(entry.path), size))
-                total += size
-    except FileNotFoundError:
+        opened = SafeDir.open_root(folder)
+    except OSError:  # missing, a link or not a folder: nothing of ours to cap
         return 0
+    with opened:
+        return _cap(opened, cap_bytes)
+
+
+def _cap(folder: SafeDir, cap_bytes: int) -> int:
+    groups: dict[str, list[Entry]] = {}
+    total = 0
+    for entry in folder.scan():
+        if entry.name.startswith("."):
+            continue
+        base = entry.name[: -len(WHY_SUFFIX)] if entry.name.endswith(WHY_SUFFIX) else entry.name
+        groups.setdefault(base, []).append(entry)
+        total += entry.size
     dropped = 0
     for base in sorted(groups):
         if total <= cap_bytes:
             break
-        for path, size in groups[base]:
+        for entry in groups[base]:
             try:
-                _remove(path)
+                if entry.kind is Kind.FOLDER:  # a planted folder: emptied without following its links
+                    folder.remove_tree(entry.name)
+                else:
+                    folder.unlink(entry.name)
             except OSError:
                 continue
-            total -= size
+            total -= entry.size
         dropped += 1
     return dropped
 
@@ -259,27 +271,106 @@ def _is_temp_name(name: str) -> bool:
 
 def reap_stale_temp(folder: Path, now_unix: float) -> int:
     """Delete temp files of atomic writes whose writer died (older than an hour); returns how many."""
-    reaped = 0
     try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if not _is_temp_name(entry.name):
-                    continue
-                try:
-                    old = entry.stat(follow_symlinks=False).st_mtime < now_unix - STALE_TEMP_SECONDS
-                except OSError:
-                    continue
-                if old and delete(Path(entry.path)):
-                    reaped += 1
-    except OSError:  # missing, or not a folder we can read: nothing of ours to reap
+        opened = SafeDir.open_root(folder)
+    except OSError:  # missing, a link, or not a folder we can read: nothing of ours to reap
         return 0
+    with opened:
+        return _reap(opened, now_unix)
+
+
+def _reap(folder: SafeDir, now_unix: float) -> int:
+    reaped = 0
+    for entry in folder.scan():
+        if _is_temp_name(entry.name) and entry.kind is not Kind.FOLDER and _stale(entry, now_unix):
+            try:
+                reaped += folder.unlink(entry.name)
+            except OSError:
+                continue
     return reaped
+
+
+def _stale(entry: Entry, now_unix: float) -> bool:
+    return entry.mtime < now_unix - STALE_TEMP_SECONDS
 
 
 def _expired(name: str, mtime: float, now_unix: float, retention: float) -> bool:
     stamp = recorded_ns(name)
     recorded = stamp / 1e9 if stamp is not None else mtime
     return recorded < now_unix - retention
+
+
+def _dead_lease(name: str, now_unix: float) -> str | None:
+    """The original name of a lease whose deadline has passed (or lies implausibly far ahead); else None."""
+    parsed = parse_lease_name(name)
+    original, deadline = parsed if parsed else (name[: -len(LEASE_SUFFIX)], 0)
+    return original if deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS else None
+
+
+class _Sweep:
+    """One housekeeping pass over an opened spool/ folder; each step adds to the counts."""
+
+    def __init__(self, spool: SafeDir, now_unix: float, retention: float) -> None:
+        self.spool, self.now, self.retention = spool, now_unix, retention
+        self.expired = self.stale = self.released = self.pending = self.total = 0
+
+    def scan(self) -> list[tuple[Entry, str]]:
+        """Reap stale temp files, expire or count pending ones; return the dead leases to give back."""
+        dead: list[tuple[Entry, str]] = []
+        for entry in self.spool.scan():
+            if entry.kind is Kind.FOLDER:
+                continue  # a planted folder is never entered or counted
+            if _is_temp_name(entry.name):
+                if _stale(entry, self.now) and self._delete(entry.name):
+                    self.stale += 1
+            elif entry.name.endswith(LEASE_SUFFIX):
+                original = _dead_lease(entry.name, self.now)
+                if original is not None:
+                    dead.append((entry, original))
+            elif is_pending_name(entry.name):
+                self._keep_or_expire(entry.name, entry)
+        return dead
+
+    def release_dead_leases(self, dead: list[tuple[Entry, str]]) -> None:
+        """Give dead leases back after the scan, so each is counted once."""
+        for entry, original in dead:
+            try:
+                self.spool.rename(entry.name, self.spool, original)
+            except OSError:
+                continue
+            self.released += 1
+            if is_pending_name(original):
+                self._keep_or_expire(original, entry)
+
+    def evict_over(self, layout: SpoolLayout, cap_bytes: int) -> int:
+        """Delete the oldest pending files until the spool fits `cap_bytes`; returns how many."""
+        evicted = 0
+        if self.total <= cap_bytes:
+            return 0
+        for name in iter_pending_names(layout):
+            if self.total <= cap_bytes:
+                break
+            entry = self.spool.lstat(name)
+            if entry is None or entry.kind is Kind.FOLDER:
+                continue
+            if self._delete(name):
+                evicted += 1
+                self.pending -= 1
+                self.total -= entry.size
+        return evicted
+
+    def _keep_or_expire(self, name: str, entry: Entry) -> None:
+        if _expired(name, entry.mtime, self.now, self.retention):
+            self.expired += self._delete(name)
+        else:
+            self.pending += 1
+            self.total += entry.size
+
+    def _delete(self, name: str) -> bool:
+        try:
+            return self.spool.unlink(name)
+        except OSError:
+            return False
 
 
 def sweep(
@@ -289,61 +380,30 @@ def sweep(
     cap_bytes: int = SPOOL_CAP_BYTES,
 ) -> SweepResult:
     """Housekeeping under the lock: reap stale temp files (every folder), give back dead leases, expire, cap."""
-    expired = stale = released = pending = total = 0
-    dead_leases: list[tuple[Path, str, float, int]] = []
     try:
-        scan = os.scandir(layout.spool)
-    except FileNotFoundError:
+        root = SafeDir.open_root(layout.root)
+    except OSError:  # no spool yet, or a root that is not a real folder: nothing to sweep
         return SweepResult()
-    with scan as entries:
-        for entry in entries:
-            name = entry.name
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if _is_temp_name(name):
-                if st.st_mtime < now_unix - STALE_TEMP_SECONDS and delete(Path(entry.path)):
-                    stale += 1
-            elif name.endswith(LEASE_SUFFIX):
-                parsed = parse_lease_name(name)
-                original, deadline = parsed if parsed else (name[: -len(LEASE_SUFFIX)], 0)
-                if deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS:
-                    dead_leases.append((Path(entry.path), original, st.st_mtime, st.st_size))
-            elif is_pending_name(name):
-                if _expired(name, st.st_mtime, now_unix, retention):
-                    expired += delete(Path(entry.path))
-                else:
-                    pending += 1
-                    total += st.st_size
-    # Given back after the scan, so each is counted once (a renamed entry may or may not show up in it).
-    for lease, original, mtime, size in dead_leases:
-        if not release(layout, lease, original):
+    with root:
+        try:
+            spool = root.open_sub(layout.spool.name)
+        except OSError:
+            return SweepResult()
+        with spool:
+            pass_ = _Sweep(spool, now_unix, retention)
+            pass_.release_dead_leases(pass_.scan())
+            pass_.stale += _reap_other_folders(root, layout, now_unix)
+            evicted = pass_.evict_over(layout, cap_bytes)
+    return SweepResult(pass_.expired, evicted, pass_.stale, pass_.released, pass_.pending, pass_.total)
+
+
+def _reap_other_folders(root: SafeDir, layout: SpoolLayout, now_unix: float) -> int:
+    """state.json, dead letters and quarantine notes are written the same way: reap their temp files too."""
+    reaped = _reap(root, now_unix)
+    for part in (layout.rejected, layout.quarantine):
+        try:
+            with root.open_sub(part.name) as folder:
+                reaped += _reap(folder, now_unix)
+        except OSError:  # missing, or a link: never entered
             continue
-        released += 1
-        if not is_pending_name(original):
-            continue
-        if _expired(original, mtime, now_unix, retention):
-            expired += delete(layout.spool / original)
-        else:
-            pending += 1
-            total += size
-    # state.json, dead letters and quarantine notes are written the same way: reap there too.
-    for folder in (layout.root, layout.rejected, layout.quarantine):
-        if not os.path.islink(folder):
-            stale += reap_stale_temp(folder, now_unix)
-    evicted = 0
-    if total > cap_bytes:
-        for name in iter_pending_names(layout):
-            if total <= cap_bytes:
-                break
-            path = layout.spool / name
-            try:
-                size = os.lstat(path).st_size
-            except FileNotFoundError:
-                continue
-            if delete(path):
-                evicted += 1
-                pending -= 1
-                total -= size
-    return SweepResult(expired, evicted, stale, released, pending, total)
+    return reaped

@@ -1,8 +1,9 @@
 """Pure report building for the support tools: what a spool holds, why, and what was lost.
 
-No I/O here: `support.py` reads the files (read-only) and hands in bytes, names,
-sizes, the state document, the settings and the clock; this module turns them into
-the `status` and `show` documents and their plain-text renderings.
+No I/O here: `reader` lists and reads the files (read-only, never through a link) and
+`command` hands in bytes, names, sizes, the state document, the settings and the clock;
+this module turns them into the `status` and `show` documents (`render` puts them into
+words for a terminal).
 Tolerant by design: a spool copied from another machine or OS may carry a UTF-8 BOM,
 CRLF line ends, odd times or corrupt files, and every one of them must render.
 """
@@ -17,17 +18,16 @@ from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from telemetry_sender.spool.layout import is_pending_name, parse_lease_name, recorded_ns
+from telemetry_sender.spool.safe_dir import Skipped
 from telemetry_sender.spool.state import LOSS_REASONS, count, format_time, merge_saved, parse_time
+from telemetry_sender.text import SHOWN_PROPERTIES
 
 PENDING = "pending"
 LEASED = "leased"
 REJECTED = "rejected"
 QUARANTINED = "quarantined"
 
-DIMENSIONS = ("provider", "model", "location", "resourceType", "sku")
 _PREVIEW_CHARS = 200
-_ERROR_SNIPPET_CHARS = 40
-_NOTE_CHARS = 50
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class SpoolFile:
     name: str  # the event's file name: NAME.json (lease suffix removed) or the quarantined name
     path: str  # relative to the root, forward slashes, e.g. "spool/NAME.json"
     size: int
+    foreign_uid: int | None = None  # the owner, when it is not the user running the command
     data: bytes | None = None  # the file's bytes when read
     read_error: str | None = None  # why it could not be read
     why: bytes | None = None  # quarantine only: the .why.json bytes
@@ -139,6 +140,8 @@ def preview(data: bytes | None) -> str:
 def show_item(item: SpoolFile) -> dict[str, Any]:
     """One `show --json` element: {"file", "state", "path", "envelope", ...state details}."""
     doc: dict[str, Any] = {"file": item.name, "state": item.state, "path": item.path, "size": item.size}
+    if item.foreign_uid is not None:
+        doc["owner_uid"] = item.foreign_uid
     if item.read_error is not None:
         doc.update(envelope=None, corrupt=f"unreadable: {item.read_error}")
         return doc
@@ -202,7 +205,7 @@ def iter_select(items: Iterable[dict[str, Any]], *, last: int | None = None, com
 
 
 def show_row(item: Mapping[str, Any]) -> dict[str, str]:
-    """The readable columns of one `show` item: time, command, outcome, dimensions, file."""
+    """The readable columns of one `show` item (raw text: renderers escape it): time, command, outcome, note, file."""
     props = properties(item.get("envelope"))
     time = event_time(item.get("envelope"), str(item.get("file", ""))) or ""
     success = str(props.get("success", ""))
@@ -211,22 +214,16 @@ def show_row(item: Mapping[str, Any]) -> dict[str, str]:
         "state": str(item.get("state", "")),
         "command": str(props.get("commandName", "")),
         "success": success,
-        "error": _snippet(str(props.get("error", ""))) if success.lower() == "false" else "",
+        "error": str(props.get("error", "")) if success.lower() == "false" else "",
     }
-    row.update({dim: str(props.get(dim, "")) for dim in DIMENSIONS})
-    row["note"] = _note(item)
+    row.update({dim: str(props.get(dim, "")) for dim in SHOWN_PROPERTIES})
+    row["note"] = note(item)
     row["file"] = str(item.get("file", ""))
     return row
 
 
-def _snippet(text: str, limit: int = _ERROR_SNIPPET_CHARS) -> str:
-    """One line of at most `limit` characters, for a table cell."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def _note(item: Mapping[str, Any]) -> str:
-    """Why the item is where it is: the service's verdict, the quarantine reason, corruption."""
+def note(item: Mapping[str, Any]) -> str:
+    """Why the item is where it is, whole: the service's verdict, the quarantine reason, corruption, a foreign owner."""
     parts = []
     if item.get("state") == REJECTED and "status" in item:
         parts.append(f"rejected {item.get('status')}: {item.get('message', '')}")
@@ -234,10 +231,12 @@ def _note(item: Mapping[str, Any]) -> str:
         parts.append(f"quarantined: {item.get('reason', '')}")
     if item.get("corrupt"):
         parts.append(f"corrupt: {item['corrupt']}")
-    return _snippet("; ".join(parts), _NOTE_CHARS)
+    if item.get("owner_uid") is not None:
+        parts.append(f"owned by uid {item['owner_uid']}, not by you")
+    return "; ".join(parts)
 
 
-_COLUMNS = (
+COLUMNS = (
     ("time", "TIME"), ("state", "STATE"), ("command", "COMMAND"), ("success", "OK"), ("error", "ERROR"),
     ("provider", "PROVIDER"), ("model", "MODEL"), ("location", "LOCATION"), ("resourceType", "RESOURCE TYPE"),
     ("sku", "SKU"), ("note", "NOTE"), ("file", "FILE"),
@@ -247,18 +246,10 @@ _ALWAYS = frozenset({"time", "command", "success", "file"})
 
 def table_columns(rows: Sequence[Mapping[str, str]]) -> list[tuple[str, str]]:
     """(key, title) of the columns worth showing: optional ones empty in every row are left out."""
-    columns = [(key, title) for key, title in _COLUMNS if key in _ALWAYS or any(r.get(key) for r in rows)]
+    columns = [(key, title) for key, title in COLUMNS if key in _ALWAYS or any(r.get(key) for r in rows)]
     if not any(r.get("state") != PENDING for r in rows):
         columns = [(k, t) for k, t in columns if k != "state"]
     return columns
-
-
-def render_table(rows: Sequence[Mapping[str, str]]) -> str:
-    """Aligned text columns for the `show` rows."""
-    columns = table_columns(rows)
-    cells = [[title for _, title in columns]] + [[str(r.get(key, "")) for key, _ in columns] for r in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells)
 
 
 # --- status -----------------------------------------------------------------------------
@@ -279,6 +270,15 @@ def endpoint_host(endpoint: str | None) -> str | None:
     return f"{host}:{port}" if port else host
 
 
+@dataclass(frozen=True)
+class FolderFacts:
+    """Where the spool folder is and what it looks like, beside this machine's own spool location."""
+
+    this_machine_root: str  # this machine's default spool root
+    root_owner_uid: int | None = None  # set when the root is owned by another user
+    skipped: tuple[Skipped, ...] = ()  # what was left alone (links, FIFOs, devices, folders, ...)
+
+
 def build_status(
     *,
     root: str,
@@ -289,16 +289,20 @@ def build_status(
     settings: SettingsView,
     sender_running: bool,
     now: datetime,
+    folder: FolderFacts | None = None,
 ) -> dict[str, Any]:
     """The `status` document (DESIGN.md contract keys plus additive details)."""
     files = list(files)
+    folder = folder or FolderFacts(this_machine_root=root)
     pending = sorted((f for f in files if f.state in (PENDING, LEASED)), key=lambda f: f.name)
     state = merge_saved(state_doc)  # as the sender reads it
     last = state.get("last_attempt") if isinstance(state.get("last_attempt"), dict) else {}
     next_attempt = normal_time(state.get("next_attempt"))
     redirect = state.get("redirect") if isinstance(state.get("redirect"), dict) else {}
     dropped = state.get("dropped") if isinstance(state.get("dropped"), dict) else {}
+    target = state.get("target") if isinstance(state.get("target"), dict) else {}
     redirect_live = bool(redirect) and (parse_time(redirect.get("expires")) or now) > now
+    hints = copied_hints(root, folder, sender_running)
     return {
         "enabled": settings.enabled,
         "reason": settings.reason,
@@ -319,15 +323,35 @@ def build_status(
         "backing_off": bool(next_attempt) and parse_time(next_attempt) > now,
         "consecutive_failures": count(state.get("consecutive_failures")),
         "lost": {reason: count(state["lost"].get(reason)) for reason in LOSS_REASONS},
-        "dropped": {folder: count(dropped.get(folder)) for folder in ("rejected", "quarantine")},
+        "dropped": {folder_name: count(dropped.get(folder_name)) for folder_name in ("rejected", "quarantine")},
         "rejected": sum(1 for f in files if f.state == REJECTED),
         "rejected_bytes": sum(f.size for f in files if f.state == REJECTED),
         "quarantined": sum(1 for f in files if f.state == QUARANTINED),
         "quarantined_bytes": sum(f.size for f in files if f.state == QUARANTINED),
         "sender_running": sender_running,
         "state_file_problem": state_problem,
+        "sender_endpoint_host": endpoint_host(_text_or_none(target.get("endpoint"))),
+        "sender_sent_to_host": endpoint_host(_text_or_none(target.get("sent_to"))),
+        "sender_instrumentation_key": _text_or_none(target.get("ikey")),
+        "sender_target_time": normal_time(target.get("time")),
+        "this_machine_spool": folder.this_machine_root,
+        "looks_copied": bool(hints) and hints != ["no sender running"],
+        "copied_hints": hints,
+        "skipped": [{"path": s.path, "kind": s.kind.value, "reason": s.reason} for s in folder.skipped],
         "now": format_time(now),
     }
+
+
+def copied_hints(root: str, folder: FolderFacts, sender_running: bool) -> list[str]:
+    """Signs that the spool folder is a copy from another machine, not this machine's live spool."""
+    hints = []
+    if root != folder.this_machine_root:
+        hints.append("not this machine's spool folder")
+    if folder.root_owner_uid is not None:
+        hints.append(f"owned by uid {folder.root_owner_uid}, not by you")
+    if not sender_running:
+        hints.append("no sender running")
+    return hints
 
 
 def _name_time_text(name: str) -> str | None:
@@ -337,80 +361,3 @@ def _name_time_text(name: str) -> str | None:
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _ago(when: str | None, now: datetime) -> str:
-    """`3 min ago` / `in 40 s`, for the human summary only."""
-    moment = parse_time(when)
-    if moment is None:
-        return ""
-    seconds = int((now - moment).total_seconds())
-    span = abs(seconds)
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if span >= size:
-            text = f"{span // size} {unit}"
-            break
-    else:
-        text = f"{span} s"
-    return f"{text} ago" if seconds >= 0 else f"in {text}"
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 event`, `2 events`."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    return f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MiB"
-
-
-def render_status(doc: Mapping[str, Any]) -> str:
-    """A short aligned human summary of a `status` document."""
-    lines = status_lines(doc)
-    width = max(len(label) for label, _ in lines) + 1
-    return "\n".join(f"{label + ':':<{width}} {value}" for label, value in lines)
-
-
-def status_lines(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) pairs of the human summary; also the rows of az's table view."""
-    now = parse_time(doc.get("now")) or datetime.now(timezone.utc)
-    lines = [("Telemetry", f"enabled ({doc['connection_source']})" if doc["enabled"] else f"disabled: {doc['reason']}")]
-    endpoint = doc.get("endpoint_host") or "none"
-    if doc.get("redirect_host"):
-        endpoint += f" (redirected to {doc['redirect_host']})"
-    lines.append(("Endpoint", endpoint))
-    lines.append(("Spool", str(doc["spool"])))
-    pending = f"{plural(doc['pending'], 'event')}, {_size(doc['pending_bytes'])}"
-    if doc.get("leased"):
-        pending += f" ({doc['leased']} claimed by a sender)"
-    if doc.get("oldest"):
-        pending += f", oldest {doc['oldest']} ({_ago(doc['oldest'], now)})"
-    lines.append(("Pending", pending))
-    lines.append(("Last attempt", _last_attempt_text(doc, now)))
-    if doc.get("next_attempt"):
-        lines.append(("Backoff until", f"{doc['next_attempt']} ({_ago(doc['next_attempt'], now)})"))
-    else:
-        lines.append(("Backoff until", "none"))
-    lost = doc.get("lost") or {}
-    lines.append(("Lost", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lost.items())))
-    dropped = doc.get("dropped") or {}
-    lines.append(("Dead letters", f"{doc['rejected']} in rejected/" + _dropped_text(dropped.get("rejected"))))
-    lines.append(("Quarantined", f"{doc['quarantined']} in quarantine/" + _dropped_text(dropped.get("quarantine"))))
-    lines.append(("Sender", "running" if doc["sender_running"] else "not running"))
-    if doc.get("state_file_problem"):
-        lines.append(("State file", str(doc["state_file_problem"])))
-    return lines
-
-
-def _dropped_text(count: Any) -> str:
-    return f" ({count} older removed by the folder's 1 MiB cap)" if isinstance(count, int) and count else ""
-
-
-def _last_attempt_text(doc: Mapping[str, Any], now: datetime) -> str:
-    if not doc.get("last_attempt"):
-        return "none"
-    text = f"{doc['last_attempt']} ({_ago(doc['last_attempt'], now)}): {doc.get('last_outcome') or 'unknown'}"
-    details = [str(x) for x in (doc.get("last_status") and f"HTTP {doc['last_status']}", doc.get("last_detail")) if x]
-    return text + (f" ({'; '.join(details)})" if details else "")
