@@ -24,9 +24,6 @@ from typing import Any
 WAIT_SECONDS = 30.0  # flush --wait: the longest we wait for a background sender to finish
 # A flush never outlives a sender's hard lifetime (60 s, protocol.SENDER_LIFETIME_SECONDS) by much.
 FLUSH_LIMIT_SECONDS = 65.0
-_SHOW_TITLES = {"time": "Time", "state": "State", "command": "Command", "success": "Success", "error": "Error",
-                "provider": "Provider", "model": "Model", "location": "Location", "resourceType": "ResourceType",
-                "sku": "Sku", "note": "Note", "file": "File"}
 
 
 def _layout():
@@ -41,6 +38,17 @@ def _error(message: str) -> Exception:
     return CLIError(message)
 
 
+def _for_output(cmd, value):
+    """`value` as az will print it: with `-o tsv` (raw text) every string from the spool is escaped; JSON/YAML escape by themselves."""
+    invocation = getattr(getattr(cmd, "cli_ctx", None), "invocation", None)
+    output = getattr(invocation, "data", {}).get("output") if invocation is not None else None
+    if output != "tsv":
+        return value
+    from telemetry_sender.text import printable_tree
+
+    return printable_tree(value)
+
+
 # --- status -----------------------------------------------------------------------------------
 
 
@@ -48,14 +56,14 @@ def telemetry_status(cmd) -> dict[str, Any]:
     """Whether telemetry is on and why, what is pending since when, the last attempt, the losses."""
     from telemetry_sender.support.command import collect_status
 
-    return collect_status(_layout(), os.environ, datetime.now(timezone.utc))
+    return _for_output(cmd, collect_status(_layout(), os.environ, datetime.now(timezone.utc)))
 
 
 def telemetry_status_table(result: dict[str, Any]) -> list[OrderedDict]:
-    """`-o table`: the human summary as Field/Value rows."""
-    from telemetry_sender.support.report import status_lines
+    """`-o table`: the human summary as Field/Value rows, the spool's facts apart from this machine's."""
+    from telemetry_sender.support.render import status_rows
 
-    return [OrderedDict([("Field", label), ("Value", value)]) for label, value in status_lines(result)]
+    return [OrderedDict(row) for row in status_rows(result)]
 
 
 # --- show -------------------------------------------------------------------------------------
@@ -73,16 +81,15 @@ def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=
         raise InvalidArgumentValueError("--last must be 1 or more")
     from telemetry_sender.support.command import collect_show
 
-    return collect_show(_layout(), last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
+    items = collect_show(_layout(), last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
+    return _for_output(cmd, items)
 
 
 def telemetry_show_table(result: list[dict[str, Any]]) -> list[OrderedDict]:
-    """`-o table`: time, command, outcome, error, key dimensions and file; empty columns left out."""
-    from telemetry_sender.support.report import show_row, table_columns
+    """`-o table`: time, command, outcome, error, key dimensions, the note whole and file; empty columns left out."""
+    from telemetry_sender.support.render import az_show_rows
 
-    rows = [show_row(item) for item in result]
-    columns = table_columns(rows)
-    return [OrderedDict((_SHOW_TITLES[key], row[key]) for key, _ in columns) for row in rows]
+    return [OrderedDict(row) for row in az_show_rows(result)]
 
 
 # --- flush ------------------------------------------------------------------------------------
@@ -151,28 +158,8 @@ def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
         if report is None:
             raise _error(f"the ingestion endpoint did not answer within {FLUSH_LIMIT_SECONDS:.0f} s "
                          "(a name lookup or connection hung); the events stay pending and are sent later.")
-        if report.outcome != "locked" or not wait or time.monotonic() >= deadline:
+        if str(getattr(report.outcome, "value", report.outcome)) != "locked" or not wait or time.monotonic() >= deadline:
             return report
-
-
-def _flush_failure(report, root: str, reason: str = "") -> str | None:
-    """Why a flush did not deliver what it meant to, or None when it did."""
-    outcome = report.outcome
-    if outcome in ("empty", "delivered"):
-        return None
-    if outcome == "locked":
-        return (f"a background sender is already sending from {root}; nothing was flushed. "
-                f"Use --wait to let it finish (at most {WAIT_SECONDS:.0f} s) and flush after it.")
-    if outcome == "disabled":
-        deleted = f"; {report.opted_out} pending event(s) deleted unsent" if report.opted_out else ""
-        why = report.detail or reason or "see 'az prototype telemetry status'"
-        return f"telemetry is disabled ({why}): nothing was sent{deleted}."
-    kept = f"{report.retried} event{'' if report.retried == 1 else 's'} kept for a later attempt"
-    if outcome == "backing-off":
-        when = f"; next automatic attempt after {report.next_attempt}" if report.next_attempt else ""
-        why = f" ({report.detail})" if report.detail else ""
-        return f"the ingestion service is unreachable or asked us to wait{why}: sent {report.sent}, {kept}{when}."
-    return f"flush stopped ({outcome}{': ' + report.detail if report.detail else ''}): sent {report.sent}, {kept}."
 
 
 def telemetry_flush(cmd, wait=False) -> dict[str, Any]:
@@ -188,7 +175,9 @@ def telemetry_flush(cmd, wait=False) -> dict[str, Any]:
         raise _error(f"a background sender was still sending from {layout.root} after {WAIT_SECONDS:.0f} s; "
                      "nothing was flushed. Run the flush again later.")
     progress.finish(report.summary())
-    failure = _flush_failure(report, str(layout.root), settings.reason)
+    from telemetry_sender.support.render import flush_problem
+
+    failure = flush_problem(report, str(layout.root), settings.reason, WAIT_SECONDS)
     if failure:
         raise _error(failure)
     if report.rejected and not quiet:
@@ -211,23 +200,27 @@ def telemetry_flush_table(result: dict[str, Any]) -> list[OrderedDict]:
 def telemetry_purge(cmd, yes=False, include_all=False) -> dict[str, Any]:
     """Delete pending events unsent (with --all also dead letters and quarantine), under the sender lock."""
     from azure.cli.core.util import user_confirmation
-    from telemetry_sender.support.command import SenderRunningError, describe_counts, plan_purge, purge
+    from telemetry_sender.support.command import PurgeOutcome, run_purge
 
     layout = _layout()
-    planned = plan_purge(layout, bool(include_all))
-    if planned.total:
-        user_confirmation(f"Delete {describe_counts(planned, bool(include_all))} from {layout.root}?", yes=bool(yes))
-    try:
-        counts = purge(layout, include_all=bool(include_all))
-    except SenderRunningError as exc:
-        raise _error(f"{exc}; nothing deleted. Try again when it has finished "
-                     "('az prototype telemetry status' shows whether a sender is running).") from None
-    except OSError as exc:
-        raise _error(f"cannot purge {layout.root}: {exc}") from None
-    if counts.failed:
-        raise _error(f"{counts.failed} file(s) in {layout.root} could not be deleted; "
-                     f"deleted {describe_counts(counts, bool(include_all))}.")
-    return {"spool": str(layout.root), "deleted": counts.as_dict()}
+
+    def confirm(question: str) -> bool:
+        user_confirmation(question, yes=bool(yes))  # raises when declined or when no terminal can be asked
+        return True
+
+    result = run_purge(layout, include_all=bool(include_all), yes=bool(yes), confirm=confirm,
+                       status_hint="'az prototype telemetry status'")
+    for entry in result.skipped:
+        sys.stderr.write(f"WARNING: left alone: {_printable(entry.path)}: {entry.reason}\n")
+    if result.outcome is not PurgeOutcome.DONE:
+        raise _error(result.message)
+    return {"spool": str(layout.root), "deleted": result.counts.as_dict()}
+
+
+def _printable(text: str) -> str:
+    from telemetry_sender.text import printable
+
+    return printable(text)
 
 
 def telemetry_purge_table(result: dict[str, Any]) -> list[OrderedDict]:

@@ -39,6 +39,11 @@ REDIRECT_STATUSES = frozenset({307, 308})
 MAX_REDIRECTS = 10
 REDIRECT_CACHE_DEFAULT_SECONDS = 12 * 3600  # .NET caches for max-age or 12 h
 REDIRECT_CACHE_MAX_SECONDS = 24 * 3600  # our bound on max-age: a stale regional host is never pinned for long
+# Where a redirect (from the service or remembered in state.json) may lead: the service's documented
+# ingestion endpoint suffixes (public cloud, Azure China, Azure US Government) and the legacy global
+# host, which redirects to regional ones. Anything else is refused (a state.json may be planted).
+INGESTION_HOST_SUFFIXES = (".applicationinsights.azure.com", ".applicationinsights.azure.cn", ".applicationinsights.us")
+LEGACY_INGESTION_HOSTS = frozenset({"dc.services.visualstudio.com"})
 MAX_HOST_CHARS = 253  # a DNS name's length limit: longer "hosts" in a Location are refused
 # The Python SDKs retry these whole requests.
 RETRIABLE_STATUSES = frozenset({401, 403, 408, 429, 500, 502, 503, 504})

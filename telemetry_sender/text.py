@@ -9,16 +9,13 @@ JSON output needs no help (json.dumps escapes them itself).
 from __future__ import annotations
 
 import textwrap
-import unicodedata
+from typing import Any
 
 # The custom properties a one-line view of an event shows beside its command and outcome.
 SHOWN_PROPERTIES = ("provider", "model", "location", "resourceType", "sku")
 ELLIPSIS = "..."
 
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# Cc: C0/C1 controls and DEL; Cf: format characters such as the bidi overrides that reorder a
-# line on screen ("Trojan Source"); Zl/Zp: line and paragraph separators that end a line.
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 def _escape(char: str) -> str:
@@ -29,14 +26,15 @@ def _escape(char: str) -> str:
 
 
 def printable(value: object) -> str:
-    """`value` as text with every control, format or separator character shown as a visible escape."""
+    """`value` as text with every character Python calls unprintable shown as a visible escape.
+
+    That is C0/C1 controls and DEL, format characters such as the bidi overrides that reorder
+    a line on screen ("Trojan Source"), line and paragraph separators, and spaces other than " ".
+    """
     text = value if isinstance(value, str) else str(value)
     if text.isprintable():  # the common case, and fast: nothing to escape
         return text
-    return "".join(
-        char if char == " " or unicodedata.category(char) not in _UNSAFE_CATEGORIES else _escape(char)
-        for char in text
-    )
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -50,3 +48,14 @@ def wrap(text: str, width: int, indent: str = "") -> list[str]:
     lines = textwrap.wrap(printable(text), width=max(20, width - len(indent)),
                           break_long_words=True, break_on_hyphens=False)
     return [indent + line for line in lines] or [indent]
+
+
+def printable_tree(value: Any) -> Any:
+    """A JSON-like value with every string in it (keys too) made `printable`, for output formats that print raw text."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k) if isinstance(k, str) else k: printable_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_tree(v) for v in value]
+    return value

@@ -1,4 +1,4 @@
-"""What a drain records in state.json: losses by reason, backoff after a failure, the redirect cache.
+"""What a drain records in state.json: losses by reason, backoff after a failure (the redirect cache is redirect.py's).
 
 Pure functions on the loaded state dict (telemetry_sender.spool.state reads and writes the file);
 every value read back is checked, since state.json is a file on disk a person may edit.
@@ -13,8 +13,7 @@ from typing import Any
 
 from telemetry_sender.sender.backoff import next_wait
 from telemetry_sender.sender.policy import Verdict
-from telemetry_sender.protocol import REDIRECT_CACHE_MAX_SECONDS
-from telemetry_sender.spool.state import count, format_time, parse_time
+from telemetry_sender.spool.state import count, format_time
 
 logger = logging.getLogger(__name__)
 
@@ -52,30 +51,3 @@ def record_success(state: dict[str, Any], verdict: Verdict, now: datetime, sent:
     state.update(consecutive_failures=0, backoff_seconds=0, next_attempt=None)
     state["last_attempt"] = {"time": format_time(now), "outcome": "delivered", "status": verdict.status,
                              "detail": verdict.detail or f"{sent} sent"}
-
-
-def cached_endpoint(state: dict[str, Any], configured: str, now: datetime) -> str:
-    """The cached redirect target while it is valid and belongs to this endpoint, else the configured one.
-
-    The cache is re-checked against the redirect policy and its lifetime bound: state.json
-    is a file on disk, not proof that the service ever sent us there.
-    """
-    from telemetry_sender.connection_string import track_url
-    from telemetry_sender.sender.redirect import redirect_endpoint
-
-    cached = state.get("redirect")
-    if not isinstance(cached, dict) or cached.get("origin") != configured:
-        return configured
-    endpoint, expires = cached.get("endpoint"), parse_time(cached.get("expires"))
-    if not isinstance(endpoint, str) or expires is None:
-        return configured
-    if not now < expires <= now + timedelta(seconds=REDIRECT_CACHE_MAX_SECONDS):
-        return configured
-    return endpoint if redirect_endpoint(endpoint, track_url(configured)) == endpoint else configured
-
-
-def remember_redirect(state: dict[str, Any], endpoint: str, seconds: int, configured: str, now: datetime) -> None:
-    """Send straight to `endpoint` for `seconds` (a redirect the new host has answered on)."""
-    expires = now + timedelta(seconds=seconds)
-    state["redirect"] = {"endpoint": endpoint, "expires": format_time(expires), "origin": configured}
-    logger.info("redirected to %s until %s", endpoint, format_time(expires))

@@ -37,7 +37,7 @@ from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import SpoolLock, try_acquire
 from telemetry_sender.sender.policy import ItemRejection, Verdict, classify
 from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
-from telemetry_sender.spool.state import backing_off, format_time, load_state, save_state
+from telemetry_sender.spool.state import backing_off, format_time, load_state, record_target, save_state
 
 __all__ = ["DrainProgress", "DrainReport", "command_send", "drain"]
 
@@ -205,18 +205,14 @@ def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: I
 
 def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Verdict:
     """POST one batch (following redirects by policy) and apply the verdict."""
-    from telemetry_sender.sender.redirect import post_following_redirects
+    from telemetry_sender.sender import redirect
 
     configured = ctx.settings.connection.ingestion_endpoint
-    now = ctx.clock()
     body = encode_body([item.data for item in items])
     headers = request_headers(new_request_id(ctx.rng), VERSION)
-    endpoint = bookkeeping.cached_endpoint(state, configured, now)
-    delivery = post_following_redirects(ctx.transport, endpoint, body, headers, timeout=max(0.5, ctx.remaining()))
+    delivery = redirect.deliver(ctx.transport, state, configured, body, headers, ctx.clock, max(0.5, ctx.remaining()))
     now = ctx.clock()
-    if delivery.redirected and delivery.result.status is not None and not delivery.refused:
-        # Remembered only once the new host has answered: a dead target is not pinned for hours.
-        bookkeeping.remember_redirect(state, delivery.endpoint, delivery.cache_seconds, configured, now)
+    record_target(state, configured, delivery.endpoint, ctx.settings.connection.instrumentation_key, now)
     verdict = classify(delivery.result, len(items), now)
     if delivery.refused:
         verdict = Verdict("retry", verdict.status, retry_after=verdict.retry_after, detail=delivery.refused)

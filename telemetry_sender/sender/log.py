@@ -17,6 +17,7 @@ from typing import IO
 
 from telemetry_sender.spool.private_files import FILE_MODE, NOFOLLOW, NONBLOCK
 from telemetry_sender.protocol import LOG_CAP_BYTES
+from telemetry_sender.text import printable
 
 _FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | NONBLOCK
@@ -43,6 +44,31 @@ def open_private_log(path: Path, encoding: str | None = "utf-8", errors: str | N
         raise
 
 
+class EscapingFormatter(logging.Formatter):
+    """One record, one line: control characters in the message (a file name from a spool) are escaped.
+
+    A name holding a newline could otherwise write a forged record into sender.log;
+    traceback lines are indented so that none of them can pass for a record either.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_text  # another handler may have cached its own, unescaped traceback text
+        record.exc_text = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = saved
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return printable(super().formatMessage(record))
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+        return "\n".join("    " + printable(line) for line in super().formatException(ei).splitlines())
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 (logging's name)
+        return "\n".join("    " + printable(line) for line in stack_info.splitlines())
+
+
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """RotatingFileHandler that opens its file with `open_private_log`."""
 
@@ -55,7 +81,7 @@ def setup_sender_log(path: Path, level: int = logging.INFO) -> logging.Handler:
     handler = _PrivateRotatingFileHandler(
         path, maxBytes=LOG_CAP_BYTES // 2, backupCount=1, encoding="utf-8", delay=True
     )
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(EscapingFormatter(_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)

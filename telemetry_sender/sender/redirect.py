@@ -1,18 +1,26 @@
-"""Redirect policy (PROTOCOL.md, 307/308): follow scheme+host only, never https -> http, cache with a bound.
+"""Redirects (PROTOCOL.md, 307/308), the one owner of following and remembering them.
 
-Pure except `post_following_redirects`, which talks to the network only through the
-transport seam it is given.
+Followed: scheme+host only, never https -> http, and only to an Application Insights
+ingestion host over https (or loopback when the configured endpoint is loopback); the
+same rule holds for a redirect remembered in state.json, which is a file on disk, not
+proof that the service ever sent us there. Remembered for max-age (bounded) or 12 h.
+Pure except `post_following_redirects`/`deliver`, which talk to the network only
+through the transport seam they are given.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 from telemetry_sender.connection_string import is_loopback_host, track_url
 from telemetry_sender.protocol import (
+    INGESTION_HOST_SUFFIXES,
+    LEGACY_INGESTION_HOSTS,
     MAX_HOST_CHARS,
     MAX_REDIRECTS,
     REDIRECT_CACHE_DEFAULT_SECONDS,
@@ -20,6 +28,10 @@ from telemetry_sender.protocol import (
     REDIRECT_STATUSES,
 )
 from telemetry_sender.sender.transport import Transport, TransportResult
+from telemetry_sender.spool.state import format_time, parse_time
+from telemetry_sender.text import printable
+
+logger = logging.getLogger(__name__)
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 
@@ -47,6 +59,25 @@ def redirect_endpoint(location: str | None, current_url: str) -> str | None:
         return None
     netloc = f"[{host}]" if ":" in host else host
     return f"{scheme}://{netloc}" + (f":{port}" if port is not None else "")
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+def allowed_target(endpoint: str, configured: str) -> bool:
+    """True when a redirect may lead to `endpoint`: https to an ingestion host, or loopback from a loopback endpoint."""
+    host = _host(endpoint)
+    if not host:
+        return False
+    if is_loopback_host(host) and is_loopback_host(_host(configured)):
+        return True
+    if urlsplit(endpoint).scheme.lower() != "https":
+        return False
+    return host in LEGACY_INGESTION_HOSTS or host.endswith(INGESTION_HOST_SUFFIXES)
 
 
 def cache_seconds(cache_control: str | None) -> int:
@@ -77,8 +108,14 @@ def post_following_redirects(
     headers: Mapping[str, str],
     timeout: float | None = None,
     max_hops: int = MAX_REDIRECTS,
+    configured: str | None = None,
 ) -> Delivery:
-    """POST to `endpoint`'s track URL, following at most `max_hops` 307/308 responses by policy."""
+    """POST to `endpoint`'s track URL, following at most `max_hops` 307/308 responses by policy.
+
+    `configured` is the connection string's endpoint (default: `endpoint`), which decides
+    whether loopback targets are allowed.
+    """
+    configured = configured or endpoint
     redirected, seconds = False, REDIRECT_CACHE_DEFAULT_SECONDS
     for hop in range(max_hops + 1):
         url = track_url(endpoint)
@@ -88,7 +125,55 @@ def post_following_redirects(
         target = redirect_endpoint(result.header("Location"), url)
         if target is None:
             return Delivery(result, endpoint, redirected, seconds, refused="redirect refused by policy")
+        if not allowed_target(target, configured):
+            logger.warning("redirect to %s refused: not an Application Insights ingestion host", printable(target))
+            return Delivery(result, endpoint, redirected, seconds,
+                            refused="redirect refused by policy: not an Application Insights ingestion host")
         if hop == max_hops:
             return Delivery(result, endpoint, redirected, seconds, refused=f"more than {max_hops} redirects")
         endpoint, redirected, seconds = target, True, cache_seconds(result.header("Cache-Control"))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- remembering --------------------------------------------------------------------------
+
+
+def cached_endpoint(state: Mapping[str, Any], configured: str, now: datetime) -> str:
+    """The remembered redirect target while it is valid, belongs to this endpoint and passes the policy; else `configured`."""
+    cached = state.get("redirect")
+    if not isinstance(cached, dict) or cached.get("origin") != configured:
+        return configured
+    endpoint, expires = cached.get("endpoint"), parse_time(cached.get("expires"))
+    if not isinstance(endpoint, str) or expires is None:
+        return configured
+    if not now < expires <= now + timedelta(seconds=REDIRECT_CACHE_MAX_SECONDS):
+        return configured
+    if redirect_endpoint(endpoint, track_url(configured)) != endpoint or not allowed_target(endpoint, configured):
+        logger.warning("remembered redirect to %s discarded: not an allowed ingestion endpoint", printable(endpoint))
+        return configured
+    return endpoint
+
+
+def remember(state: dict[str, Any], endpoint: str, seconds: int, configured: str, now: datetime) -> None:
+    """Send straight to `endpoint` for `seconds` (a redirect the new host has answered on)."""
+    expires = now + timedelta(seconds=seconds)
+    state["redirect"] = {"endpoint": endpoint, "expires": format_time(expires), "origin": configured}
+    logger.info("redirected to %s until %s", printable(endpoint), format_time(expires))
+
+
+def deliver(
+    transport: Transport,
+    state: dict[str, Any],
+    configured: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    clock: Callable[[], datetime],
+    timeout: float | None = None,
+) -> Delivery:
+    """POST one body to the remembered or configured endpoint, following and remembering redirects by policy."""
+    endpoint = cached_endpoint(state, configured, clock())
+    delivery = post_following_redirects(transport, endpoint, body, headers, timeout=timeout, configured=configured)
+    if delivery.redirected and delivery.result.status is not None and not delivery.refused:
+        # Remembered only once the new host has answered: a dead target is not pinned for hours.
+        remember(state, delivery.endpoint, delivery.cache_seconds, configured, clock())
+    return delivery

@@ -9,6 +9,8 @@ Schema (all times are ISO 8601 UTC strings ending in Z, or null):
     last_attempt: {"time", "outcome", "status", "detail"} or null
     redirect: {"endpoint", "expires", "origin"} or null; "origin" is the configured endpoint
         that redirected, and the cache is used only while that is still the one configured
+    target: {"endpoint", "sent_to", "ikey", "time"} or null: where the last attempt went (the configured
+        endpoint, the one that answered, the instrumentation key), so support can tell from a copied spool
     lost: {"expired", "evicted", "rejected", "corrupt", "opted_out"} counts
     dropped: {"rejected", "quarantine"} old files removed by those folders' caps
 """
@@ -35,6 +37,7 @@ def empty_state() -> dict[str, Any]:
         "consecutive_failures": 0,
         "last_attempt": None,
         "redirect": None,
+        "target": None,
         "lost": {reason: 0 for reason in LOSS_REASONS},
         # Old dead letters / quarantined files dropped by the 1 MiB caps of rejected/ and quarantine/.
         "dropped": {"rejected": 0, "quarantine": 0},
@@ -70,6 +73,11 @@ def count(value: object) -> int:
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """Write the state atomically (0600)."""
     write_private_atomic(path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def record_target(state: dict[str, Any], endpoint: str, sent_to: str, ikey: str, now: datetime) -> None:
+    """Note where the sender's last attempt went: public identifiers of the product, never user data."""
+    state["target"] = {"endpoint": endpoint, "sent_to": sent_to, "ikey": ikey, "time": format_time(now)}
 
 
 def format_time(moment: datetime) -> str:

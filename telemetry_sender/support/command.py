@@ -223,7 +223,7 @@ def purge(layout: SpoolLayout, *, include_all: bool, skipped: list[Skipped] | No
 
 
 def run_purge(layout: SpoolLayout, *, include_all: bool, yes: bool,
-              confirm: Callable[[str], bool | None]) -> PurgeResult:
+              confirm: Callable[[str], bool | None], status_hint: str = "`status`") -> PurgeResult:
     """The whole purge flow: plan, ask (`confirm` returns None when nobody can be asked), delete, say what happened."""
     root = printable(layout.root)
     planned = plan_purge(layout, include_all)
@@ -240,7 +240,7 @@ def run_purge(layout: SpoolLayout, *, include_all: bool, yes: bool,
     except SenderRunningError as exc:
         return PurgeResult(PurgeOutcome.SENDER_RUNNING, PurgeCounts(),
                            f"{printable(exc)}; nothing deleted. Try again when it has finished "
-                           "(`status` shows whether a sender is running).")
+                           f"({status_hint} shows whether a sender is running).")
     except OSError as exc:
         return PurgeResult(PurgeOutcome.UNSAFE, PurgeCounts(), f"cannot purge {root}: {printable(exc)}")
     done = f"Deleted {describe_counts(counts, include_all)} from {root}."

@@ -15,7 +15,8 @@ from telemetry_sender.support.report import PENDING, note, show_row, table_colum
 from telemetry_sender.text import printable, shorten, wrap
 
 WIDTH = 100  # wrap long values at this many characters
-_CELL_CHARS = 40  # a table cell longer than this is cut; the notes under the table have it whole
+_CELL_CHARS = 40  # an error or note cell longer than this is cut; the notes under the table have it whole
+_CUT_COLUMNS = frozenset({"error", "note"})
 
 SPOOL_SECTION = "Spool folder (what the user's sender recorded)"
 MACHINE_SECTION = "This machine (where this command runs)"
@@ -60,7 +61,7 @@ def show_table(items: Sequence[Mapping[str, Any]], width: int = WIDTH) -> str:
     rows = [show_row(item) for item in items]
     columns = table_columns(rows)
     cells = [[title for _, title in columns]]
-    cells += [[shorten(printable(row.get(key, "")), _CELL_CHARS) for key, _ in columns] for row in rows]
+    cells += [[_cell(key, row.get(key, "")) for key, _ in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     text = "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells)
     notes = [(row["file"], row["note"]) for row in rows if row["note"]]
@@ -68,6 +69,11 @@ def show_table(items: Sequence[Mapping[str, Any]], width: int = WIDTH) -> str:
         text += "\n\nNotes:\n" + "\n".join(
             f"  {printable(name)}\n" + "\n".join(wrap(why, width, "    ")) for name, why in notes)
     return text
+
+
+def _cell(key: str, value: str) -> str:
+    text = printable(value)
+    return shorten(text, _CELL_CHARS) if key in _CUT_COLUMNS else text
 
 
 def az_show_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -186,22 +186,6 @@ def test_wait_for_sender_is_bounded_by_a_deadline(tmp_path):
                            running=lambda _: next(finishes_at)) is True
 
 
-@pytest.mark.parametrize("report, fragment", [
-    (DrainReport(outcome="empty"), None),
-    (DrainReport(sent=3, outcome="delivered"), None),
-    (DrainReport(outcome="locked"), "--wait"),
-    (DrainReport(outcome="disabled", detail="DO_NOT_TRACK is set", opted_out=2), "2 pending event(s) deleted"),
-    (DrainReport(sent=1, retried=4, outcome="backing-off", next_attempt="2026-11-25T10:00:00.000000Z",
-                 detail="HTTP 429"), "4 events kept"),
-    (DrainReport(sent=512, retried=10, outcome="deadline"), "flush stopped (deadline)"),
-])
-def test_flush_outcomes_map_to_success_or_a_clear_error(report, fragment):
-    from azext_prototype.custom_telemetry import _flush_failure
-
-    message = _flush_failure(report, "/spool")
-    assert (message is None) if fragment is None else (fragment in message)
-
-
 def test_table_views_render_the_same_data(spool):
     from azext_prototype import custom_telemetry as ct
     from telemetry_sender.support.command import collect_show
@@ -214,7 +198,7 @@ def test_table_views_render_the_same_data(spool):
     status_rows = ct.telemetry_status_table({"enabled": False, "reason": "no connection string", "spool": "/s",
                                              "pending": 0, "pending_bytes": 0, "rejected": 0, "quarantined": 0,
                                              "sender_running": False, "connection_source": "", "lost": {}})
-    assert status_rows[0] == {"Field": "Telemetry", "Value": "disabled: no connection string"}
+    assert {"Field": "Telemetry", "Value": "disabled: no connection string"} in status_rows
 
 
 def test_progress_line_is_quiet_with_only_show_errors(capsys):

@@ -599,3 +599,13 @@ def test_a_symlinked_state_file_is_replaced_never_written_through(layout, tmp_pa
     assert run(layout, clock).outcome == "backing-off"
     assert victim.read_text() == '{"next_attempt": null}'
     assert not layout.state_file.is_symlink() and load_state(layout.state_file)["consecutive_failures"] == 1
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_the_endpoint_and_key_of_an_attempt_are_recorded_for_support(layout, clock):
+    spool_events(layout, 1)
+    responses.post(URL, json=ok(1))
+    assert run(layout, clock).sent == 1
+    target = load_state(layout.state_file)["target"]
+    assert target["endpoint"] == ENDPOINT and target["sent_to"] == ENDPOINT
+    assert target["ikey"] == settings_for(ENDPOINT).connection.instrumentation_key

@@ -301,3 +301,41 @@ def test_a_foreign_name_with_digit_like_characters_does_not_stop_the_sweep(layou
     write_event(layout, make_envelope())
     result = store.sweep(layout, NOW_UNIX)
     assert result.pending >= 1 and len(list(store.iter_pending_names(layout))) >= 1
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX links")
+def test_sweep_quarantine_and_caps_never_go_through_a_linked_folder(layout, tmp_path):
+    outside = tmp_path / "engineer"
+    outside.mkdir()
+    for n in range(3):
+        (outside / f".x{n}.tmp").write_bytes(b"old")
+        os.utime(outside / f".x{n}.tmp", (0, 0))  # stale by age: a sweep inside would reap it
+        (outside / f"{n:020d}-aa.json").write_bytes(b"{}" * 1000)
+    spool_events(layout, 1)
+    os.symlink(outside, layout.rejected)
+    os.symlink(outside, layout.quarantine)
+    before = sorted((p.name, p.stat().st_size) for p in outside.iterdir())
+    name = next(store.iter_pending_names(layout))
+    lease = store.claim(layout, name, int(NOW_UNIX) + 60)
+    with pytest.raises(OSError):
+        store.quarantine(layout, lease, name, "corrupt", NOW)
+    with pytest.raises(OSError):
+        store.dead_letter(layout, lease, name, make_envelope(), 400, "bad", NOW)
+    assert lease.exists()  # the drain deletes it when neither folder is usable
+    store.sweep(layout, NOW_UNIX, cap_bytes=0)
+    assert store.cap_folder(layout.quarantine, 0) == 0 and store.reap_stale_temp(layout.rejected, NOW_UNIX) == 0
+    assert sorted((p.name, p.stat().st_size) for p in outside.iterdir()) == before
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX links")
+def test_sweep_of_a_linked_spool_folder_touches_nothing(layout, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    old = outside / f"{1:020d}-aa.json"
+    old.write_bytes(b"{}")  # recorded in 1970 by its name: expired, if a sweep looked there
+    layout.root.mkdir(parents=True, exist_ok=True)
+    if layout.spool.exists():
+        layout.spool.rmdir()
+    os.symlink(outside, layout.spool)
+    assert store.sweep(layout, NOW_UNIX).expired == 0
+    assert old.exists()
