@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from telemetry_sender.emulator import rules, schema
 from telemetry_sender import protocol
+from telemetry_sender.text import SHOWN_PROPERTIES, printable, shorten
 from telemetry_sender.emulator.rules import BodyError, DecodedBody, ItemError, Rule
 from telemetry_sender.spool.state import format_time
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 IDLE_CONNECTION_SECONDS = 30  # a kept-alive connection with no request for this long is closed
-_SHOWN_PROPERTIES = ("provider", "model", "location", "resourceType", "sku")
 RuleLike = Union[Rule, Mapping[str, Any]]
 
 
@@ -101,11 +101,6 @@ class Answer:
 # --- Readable output ------------------------------------------------------------------------
 
 
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def format_event(item: Mapping[str, Any]) -> str:
     """One readable line for an accepted envelope: time, command, outcome, key dimensions."""
     data = item.get("data") or {}
@@ -116,10 +111,10 @@ def format_event(item: Mapping[str, Any]) -> str:
     parts = [stamp, str(command)]
     if "success" in props:
         parts.append("ok" if props["success"] == "true" else "FAILED")
-    parts.extend(f"{key}={props[key]}" for key in _SHOWN_PROPERTIES if props.get(key))
+    parts.extend(f"{key}={props[key]}" for key in SHOWN_PROPERTIES if props.get(key))
     if props.get("error"):
-        parts.append(f"error={_short(props['error'], 60)!r}")
-    return "  ".join(parts)
+        parts.append(f"error={shorten(props['error'], 60)!r}")
+    return printable("  ".join(parts))
 
 
 def format_answer(record: RequestRecord) -> str:
@@ -137,7 +132,7 @@ def format_answer(record: RequestRecord) -> str:
     if record.errors:
         first = record.errors[0]
         more = f" (+{len(record.errors) - 1} more)" if len(record.errors) > 1 else ""
-        extra.append(f"item {first.index}: {first.status} {_short(first.message, 90)}{more}")
+        extra.append(f"item {first.index}: {first.status} {shorten(first.message, 90)}{more}")
     return line + ("; " + "; ".join(extra) if extra else "")
 
 

@@ -221,3 +221,18 @@ def test_progress_line_is_quiet_with_only_show_errors(capsys):
     muted.update(DrainProgress(1, 0, 0, 0, 1))
     muted.finish("delivered: sent 1")
     assert quiet.getvalue() == ""
+
+
+def test_show_and_status_escape_control_characters_in_table_and_tsv(dev_az_env, copied_spool):
+    hostile = fixtures.envelope("\x1b]0;owned\x07\x1b[2Jprototype init", fixtures.T0, location="west\rus")
+    name = fixtures.event_name(fixtures.T0, "1")[:-5] + "\x1b[31m.json"
+    fixtures.put(copied_spool.spool / name, json.dumps(hostile))
+    for args in (("show", "-o", "table"), ("show", "-o", "tsv"), ("show", "--all", "-o", "tsv"),
+                 ("status", "-o", "table"), ("status", "-o", "tsv")):
+        result = az(dev_az_env, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert not any(c in result.stdout for c in "\x1b\x07\r"), (args, result.stdout)
+    assert "\\x1b[31m.json" in az(dev_az_env, "show", "-o", "tsv").stdout  # tsv prints the top-level values
+    assert "\\x1b]0;owned\\x07" in az(dev_az_env, "show", "-o", "table").stdout
+    items = azcli.az_json(["prototype", "telemetry", "show"], dev_az_env)
+    assert any(i["envelope"] == hostile for i in items)  # JSON stays exact
