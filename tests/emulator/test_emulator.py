@@ -22,7 +22,8 @@ import pytest
 import requests
 
 from telemetry_sender.emulator import rules
-from telemetry_sender.emulator.server import Emulator, format_event
+from telemetry_sender.emulator.display import format_event
+from telemetry_sender.emulator.server import Emulator
 from telemetry_sender.emulator.rules import ItemError, ScriptError
 
 IKEY = "11111111-2222-4333-8444-555555555555"
