@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEV_PACKAGES := azure-cli pytest responses hypothesis setuptools wheel azure-monitor-opentelemetry-exporter opentelemetry-sdk
+DEV_PACKAGES := azure-cli pytest responses hypothesis setuptools wheel azure-monitor-opentelemetry-exporter opentelemetry-sdk \
+                wordfreq english-words names detect-secrets
 
-.PHONY: install test demo wheel bench clean
+.PHONY: install test demo wheel bench vocabulary clean
 
 install: $(STAMP)
 
@@ -34,6 +35,10 @@ wheel: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+
+# Rebuild the shipped word list error text is kept by (commit the result); --check in CI.
+vocabulary: $(STAMP)
+	$(PY) scripts/build_vocabulary.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis .bench

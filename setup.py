@@ -17,7 +17,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["azext_prototype", "azext_prototype.*", "telemetry_sender", "telemetry_sender.*"]),
-    package_data={"azext_prototype": ["azext_metadata.json"]},
+    package_data={"azext_prototype": ["azext_metadata.json"], "telemetry_sender.privacy": ["vocabulary.txt"]},
     # az ships requests, portalocker and PyYAML; installing them again into the
     # extension folder would only duplicate them. Outside az, use the extra.
     install_requires=[],

@@ -18,7 +18,7 @@ from azure.cli.core.azclierror import (
     ValidationError,
 )
 
-from azext_prototype.telemetry import shapes
+from telemetry_sender.privacy import shapes
 
 PROJECT_FILE = "prototype.yaml"
 

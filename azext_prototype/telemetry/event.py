@@ -13,8 +13,9 @@ from typing import Any, Iterable, Mapping
 
 from azext_prototype.telemetry.azcontext import Invocation
 from azext_prototype.telemetry.sources import ProjectFacts
-from azext_prototype.telemetry.sanitize import REDACTED, mask_free_text, parameters_json, sanitize_error, truncate_utf8
-from azext_prototype.telemetry.shapes import (
+from azext_prototype.telemetry.sanitize import mask_free_text, sanitize_error
+from telemetry_sender.privacy.parameters import REDACTED, parameters_json, truncate_utf8
+from telemetry_sender.privacy.shapes import (
     is_command_name,
     is_enum_like,
     is_guid,
@@ -22,13 +23,9 @@ from azext_prototype.telemetry.shapes import (
     is_resource_type,
     region_or_empty,
 )
+from telemetry_sender.spool.envelope import MEASUREMENT_KEYS, PROPERTY_KEYS  # the data dictionary's owner
 from telemetry_sender.spool.frozen import FrozenValue
 
-PROPERTY_KEYS = (
-    "tenantId", "projectId", "commandName", "parameters", "provider", "model", "resourceType",
-    "location", "sku", "extensionVersion", "success", "error", "timestamp", "eventId",
-)
-MEASUREMENT_KEYS = ("durationMs",)
 
 _PROVIDER_ARGS = ("ai_provider", "provider")
 _MODEL_ARGS = ("model", "ai_model")
@@ -143,7 +140,7 @@ def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) 
         for value in redacted:
             message = re.sub(rf"(?i)(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
     name = type(error).__name__
-    return truncate_utf8(f"{name}: {sanitize_error(message)}" if message else name)
+    return sanitize_error(f"{name}: {message}") if message else truncate_utf8(name)
 
 
 def _succeeded(error: BaseException | None) -> bool:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from azext_prototype.telemetry.shapes import is_guid
+from telemetry_sender.privacy.shapes import is_guid
 from telemetry_sender.spool.private_files import read_regular_file
 from telemetry_sender.spool.frozen import FrozenValue
 

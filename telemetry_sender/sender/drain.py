@@ -31,6 +31,7 @@ from telemetry_sender.sender.batch import (
     refresh_late_time,
     request_headers,
 )
+from telemetry_sender.sender.dictionary import enforce_dictionary
 from telemetry_sender.sender.report import DrainProgress, DrainReport
 from telemetry_sender.spool.private_files import ensure_private_dir
 from telemetry_sender.spool.layout import SpoolLayout
@@ -145,9 +146,8 @@ class _BatchSource:
             ctx.tally.claimed += 1
             try:
                 envelope = store.read_claimed(lease)
+                envelope = enforce_dictionary(envelope, ctx.settings.connection.instrumentation_key, name)
                 envelope = refresh_late_time(envelope, now)
-                if not envelope.get("iKey"):
-                    envelope["iKey"] = ctx.settings.connection.instrumentation_key
                 data = encode_item(envelope)
             except store.Unsendable as exc:
                 self._quarantine(lease, name, str(exc), now)

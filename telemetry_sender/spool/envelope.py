@@ -1,12 +1,15 @@
-"""Turn an event's properties and measurements into an App Insights custom-event envelope. Pure.
+"""The envelope of one event and its data dictionary: built by the recorder, enforced by the sender. Pure.
 
 The envelope is exactly what is spooled and sent (PROTOCOL.md, "Envelope of a custom
 event"): tags carry only the cloud role, the SDK version and the application version,
 never host, device, user or session identifiers (DESIGN.md, "Contract — details").
+`project_envelope` is the sender's side: a spool file is untrusted input, so only the
+documented fields leave the machine, each value re-checked by the privacy rules.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 from telemetry_sender.protocol import (
@@ -20,6 +23,17 @@ from telemetry_sender.protocol import (
     SDK_NAME,
     SDK_VERSION_MAX_CHARS,
 )
+from telemetry_sender.spool.frozen import FrozenValue
+
+# TELEMETRY.md, "Data dictionary": the properties every event carries (`error` only on failure).
+PROPERTY_KEYS = (
+    "tenantId", "projectId", "commandName", "parameters", "provider", "model", "resourceType",
+    "location", "sku", "extensionVersion", "success", "error", "timestamp", "eventId",
+)
+MEASUREMENT_KEYS = ("durationMs",)
+TAG_KEYS = ("ai.cloud.role", "ai.internal.sdkVersion", "ai.application.ver")
+_MAX_VERSION_CHARS = 40
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 def sdk_version_tag(version: str) -> str:
     """`NAME:SEMVER`, at most 64 characters (PROTOCOL.md)."""
@@ -56,3 +70,86 @@ def build_envelope(
             },
         },
     }
+
+
+class Projection(FrozenValue):
+    """A read envelope cut to the data dictionary: what is sent, and the names of what was not.
+
+    `envelope` is None when the file is not an event of ours at all (the caller quarantines
+    it, saying `reason`); `dropped` names dropped or replaced fields, never their values.
+    """
+
+    __slots__ = ("envelope", "dropped", "reason")
+    _defaults = {"dropped": (), "reason": ""}
+
+
+def _loggable(name: object) -> str:
+    """A field's name fit for the sender log: a name of data (an e-mail used as a key) is not shown."""
+    text = name if isinstance(name, str) else type(name).__name__
+    plain = 0 < len(text) <= 64 and set(text) <= _NAME_CHARS and "@" not in text
+    return text if plain else "<key>"
+
+
+def _version(value: object) -> str | None:
+    ok = isinstance(value, str) and 0 < len(value) <= _MAX_VERSION_CHARS and set(value) <= _NAME_CHARS
+    return value if ok else None
+
+
+def _tags(tags: object, dropped: list[str]) -> dict[str, str]:
+    """The three documented tags; the version is the file's own when it has a version's shape."""
+    given = tags if isinstance(tags, dict) else {}
+    dropped.extend(f"tags.{_loggable(k)}" for k in given if k not in TAG_KEYS)
+    version = _version(given.get("ai.application.ver")) or "unknown"
+    expected = {"ai.cloud.role": CLOUD_ROLE, "ai.internal.sdkVersion": sdk_version_tag(version),
+                "ai.application.ver": version}
+    dropped.extend(f"tags.{k}" for k in TAG_KEYS if k in given and given[k] != expected[k])
+    return expected
+
+
+def _properties(properties: dict, dropped: list[str]) -> dict[str, str]:
+    from telemetry_sender.privacy.recheck import recheck_property
+
+    kept: dict[str, str] = {}
+    for key, value in properties.items():
+        if key not in PROPERTY_KEYS or not isinstance(value, str):
+            dropped.append(f"properties.{_loggable(key)}")
+            continue
+        kept[key] = recheck_property(key, value)
+        if kept[key] != value:
+            dropped.append(f"properties.{key} (re-sanitized)")
+    return kept
+
+
+def _measurements(measurements: object, dropped: list[str]) -> dict[str, float]:
+    given = measurements if isinstance(measurements, dict) else {}
+    kept: dict[str, float] = {}
+    for key, value in given.items():
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if key in MEASUREMENT_KEYS and number is not None and math.isfinite(number):
+            kept[key] = float(number)
+        else:
+            dropped.append(f"measurements.{_loggable(key)}")
+    return kept
+
+
+def project_envelope(envelope: Mapping[str, Any], *, instrumentation_key: str) -> Projection:
+    """Only the documented envelope fields, tags, properties and measurements, with the configured
+    instrumentation key; every property re-checked by its field's rule. Pure."""
+    data = envelope.get("data") if isinstance(envelope, Mapping) else None
+    base = data.get("baseData") if isinstance(data, dict) else None
+    properties = base.get("properties") if isinstance(base, dict) else None
+    if not isinstance(properties, dict) or envelope.get("name") != ENVELOPE_NAME:
+        return Projection(None, reason="not an event: no custom-event envelope")
+    if data.get("baseType") != BASE_TYPE or base.get("name") != EVENT_NAME or not isinstance(envelope.get("time"), str):
+        return Projection(None, reason="not an event: not a cli_command_executed event")
+    dropped: list[str] = [_loggable(k) for k in envelope if k not in ("name", "time", "iKey", "tags", "data")]
+    dropped += [f"data.{_loggable(k)}" for k in data if k not in ("baseType", "baseData")]
+    dropped += [f"baseData.{_loggable(k)}" for k in base if k not in ("ver", "name", "properties", "measurements")]
+    if envelope.get("iKey") not in (None, "", instrumentation_key):
+        dropped.append("iKey")
+    tags = _tags(envelope.get("tags"), dropped)
+    cleaned = build_envelope({}, {}, instrumentation_key=instrumentation_key, time=envelope["time"],
+                             version=tags["ai.application.ver"])
+    cleaned["data"]["baseData"]["properties"] = _properties(properties, dropped)
+    cleaned["data"]["baseData"]["measurements"] = _measurements(base.get("measurements"), dropped)
+    return Projection(cleaned, tuple(dropped))

@@ -191,9 +191,26 @@ def split_words(name: str) -> tuple[str, ...]:
     return tuple(merged)
 
 
+# Words that make a name a count or a size (`max_tokens`, `token_count`): its value is a number,
+# usage signal, never the secret its other words speak of; anything but a number is redacted.
+COUNT_WORDS = frozenset(
+    {
+        "max", "min", "maximum", "minimum", "count", "counts", "num", "number", "limit", "limits", "size",
+        "sizes", "length", "len", "total", "budget", "usage", "used", "remaining", "quota", "per",
+    }
+)
+
+
+def is_count_name(name: str) -> bool:
+    """True for a name that counts or sizes something (`max_tokens`, `token_count`, `keyLength`)."""
+    return any(w in COUNT_WORDS for w in split_words(name))
+
+
 def is_sensitive_name(name: str) -> bool:
-    """True when a parameter of this name holds a secret (its value becomes ***)."""
+    """True when a parameter of this name holds a secret (its value becomes ***); counts are not secrets."""
     words = split_words(name)
+    if any(w in COUNT_WORDS for w in words):
+        return False
     if any(w in SECRET_WORDS for w in words):
         return True
     return any(words[i : i + 2] == phrase for phrase in SECRET_PHRASES for i in range(len(words) - 1))

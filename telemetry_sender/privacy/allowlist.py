@@ -1,0 +1,114 @@
+"""The allow-list pass over error text: vocabulary words, the error's kind and structure stay.
+
+Every other token becomes a typed placeholder. Runs after typed detection (scrub.py),
+whose placeholders it keeps; it is the safety net for the text no pattern foresaw.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import AbstractSet
+
+from telemetry_sender.privacy.shapes import SECRET_WORDS, is_identifying_name, is_model_name, is_sensitive_name
+from telemetry_sender.privacy.shapes import region_or_empty, split_words
+
+PLACEHOLDERS = ("guid", "email", "url", "path", "secret", "name", "number", "value", "resource-id", "jwt",
+                "private-key", "ip", "user")
+_PLACEHOLDER = "<(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")>"
+# A placeholder, a flag (`--resource-group`), or a word with inner dots, hyphens, apostrophes.
+_TOKEN = re.compile(rf"{_PLACEHOLDER}|(?<![\w-])--?[A-Za-z][\w]*(?:-\w+)*|\w+(?:[.'-]\w+)*")
+_KEY_FOLLOWS = re.compile(r"\s*[:=](?!//)")
+_ONLY_SPACE_OR_QUOTES = re.compile(r"[\s'\"`(\[]*")
+_NUMBER = re.compile(r"\d{1,7}(?:[.,:/-]\d{1,7}){0,2}")
+_VERSION = re.compile(r"[vV]\d{1,4}(?:\.\d{1,4}){0,3}")
+_SERVICE_CODE = re.compile(r"[A-Z]{3,10}\d{3,10}")  # AADSTS7000215, BCP035
+_KIND = re.compile(r"[A-Z]\w*(?:Error|Exception|Exit|Warning|Interrupt|Failure|Fault)")
+_NAME_CUES = frozenset({"named", "called"})  # "a storage account named X": X is always a name
+
+
+def _all_words(parts: tuple[str, ...], vocabulary: AbstractSet[str]) -> bool:
+    return bool(parts) and all(p.isalpha() and p in vocabulary for p in parts)
+
+
+def is_allowed_word(token: str, vocabulary: AbstractSet[str]) -> bool:
+    """True for a token kept on its own: a vocabulary word, a small number, a version, a region,
+    a model id, a service error code, or a CamelCase code made of vocabulary words."""
+    lower = token.lower()
+    if lower in vocabulary or (lower.endswith("'s") and lower[:-2] in vocabulary):
+        return True
+    if not any(c.isalpha() for c in token):
+        return not any(c.isdigit() for c in token) or bool(_NUMBER.fullmatch(token))
+    if _VERSION.fullmatch(token) or _SERVICE_CODE.fullmatch(token):
+        return True
+    if region_or_empty(token) == token or is_model_name(token):
+        return True
+    if token.isalnum() and any(c.isupper() for c in token[1:]):  # ResourceNotFound, CLIError
+        return _all_words(split_words(token), vocabulary)
+    return False
+
+
+def _flag_ok(token: str, vocabulary: AbstractSet[str]) -> bool:
+    return _all_words(split_words(token.lstrip("-")), vocabulary)
+
+
+def _placeholder(token: str, previous: str) -> str:
+    if previous.lower() in SECRET_WORDS:
+        return "<secret>"
+    return "<number>" if token.isdigit() else "<name>"
+
+
+def _after_flag(flag: str) -> str | None:
+    """The placeholder for the value after a flag that names a secret or an identity, else None."""
+    if is_sensitive_name(flag):
+        return "<secret>"
+    return "<name>" if is_identifying_name(flag) else None
+
+
+def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str]) -> str:
+    """What one token becomes, given the word before it."""
+    token = match.group(0)
+    if token.startswith("<"):
+        return token
+    adjacent = previous_end >= 0 and bool(_ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()))
+    if adjacent and previous.startswith("-") and not token.startswith("-"):
+        hidden = _after_flag(previous)
+        if hidden:
+            return hidden
+    if adjacent and previous.lower() in _NAME_CUES:
+        return "<name>"
+    if token.startswith("-"):
+        return token if _flag_ok(token, vocabulary) else "<name>"
+    if is_allowed_word(token, vocabulary):
+        return token
+    if _KEY_FOLLOWS.match(text, match.end()):
+        if match.start() == 0 and _KIND.fullmatch(token):
+            return token  # the exception class the recorder puts first
+        if _all_words(split_words(token), vocabulary):
+            return token  # a key's name is schema, not data: `max_tokens: 4096`
+    return _placeholder(token, previous)
+
+
+def keep_allowed(text: str, vocabulary: AbstractSet[str], max_bytes: int) -> str:
+    """`text` with every token outside the allow-list replaced, cut to `max_bytes` on a token boundary."""
+    pieces: list[str] = []
+    size = 0
+    last = 0
+    previous, previous_end = "", -1
+    for match in _TOKEN.finditer(text):
+        for piece in (text[last:match.start()], _decide(text, match, previous, previous_end, vocabulary)):
+            cost = len(piece.encode("utf-8", "replace"))
+            if size + cost > max_bytes:
+                return "".join(pieces) + _fit_separator(piece, max_bytes - size)
+            pieces.append(piece)
+            size += cost
+        previous, previous_end, last = match.group(0), match.end(), match.end()
+    tail = text[last:]
+    return "".join(pieces) + _fit_separator(tail, max_bytes - size)
+
+
+def _fit_separator(piece: str, room: int) -> str:
+    """The part of a separator that fits; a token (word or placeholder) is never cut in two."""
+    if _TOKEN.search(piece):
+        return ""
+    data = piece.encode("utf-8", "replace")
+    return piece if len(data) <= room else data[:max(room, 0)].decode("utf-8", "ignore")

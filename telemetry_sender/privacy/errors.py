@@ -1,0 +1,36 @@
+"""The error-text sanitizer (DESIGN.md, "Contract — sanitizing"): free text kept by allow-list.
+
+Typed detection first, so placeholders say what was removed (`<email>`, `<secret>`, ...);
+then only the error's kind, vocabulary words, small numbers and punctuation stay. Pure,
+never raises, at most 1 KB of UTF-8, and a fixed point: sanitizing its own output changes
+nothing, which is how the sender re-checks an `error` on the way out.
+"""
+
+from __future__ import annotations
+
+from telemetry_sender.privacy.parameters import MAX_TEXT_BYTES
+
+# Only a bounded prefix is scanned: patterns must not be cut in two by the cap, and a
+# megabyte of text must not cost the user regex time.
+MAX_SCANNED_CHARS = MAX_TEXT_BYTES * 4
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def sanitize_error(text: object) -> str:
+    """The error text with every token outside the allow-list replaced by a typed placeholder; never raises."""
+    try:
+        from telemetry_sender.privacy import allowlist, scrub, vocabulary
+
+        raw = _as_text(text)[:MAX_SCANNED_CHARS].replace("\x00", "")
+        # Surrogates cannot be encoded: replaced up front so the byte cap is exact.
+        raw = raw.encode("utf-8", "replace").decode("utf-8")
+        return allowlist.keep_allowed(scrub.scrub_text(raw), vocabulary.words(), MAX_TEXT_BYTES)
+    except Exception:  # noqa: BLE001 - the contract: never raise
+        return ""

@@ -1,0 +1,27 @@
+"""The drain's hook for the data dictionary: a claimed envelope leaves only as TELEMETRY.md lists it.
+
+spool/envelope.py owns the rule (`project_envelope`, pure); this adds the sender's side
+effects: a file that is no event is Unsendable (the drain quarantines it), and what was
+dropped is counted and named in the sender log, never with a value.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telemetry_sender.spool.envelope import project_envelope
+from telemetry_sender.spool.store import Unsendable
+
+logger = logging.getLogger(__name__)
+
+
+def enforce_dictionary(envelope: dict[str, Any], instrumentation_key: str, name: str) -> dict[str, Any]:
+    """The envelope cut to the data dictionary, with the configured key; Unsendable when it is no event."""
+    projection = project_envelope(envelope, instrumentation_key=instrumentation_key)
+    if projection.envelope is None:
+        raise Unsendable(projection.reason)
+    if projection.dropped:
+        logger.warning("%s: %d undocumented or reshaped field(s) not sent as stored: %s", name,
+                       len(projection.dropped), ", ".join(projection.dropped))
+    return projection.envelope
