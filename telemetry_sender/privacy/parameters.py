@@ -58,8 +58,8 @@ def _clean_string(value: str, name: str) -> str:
     """Enum-like words are kept; a model must be a known model id, a location a region (short form)."""
     if value == ELLIPSIS or value == REDACTED:
         return value
-    if is_count_name(name):
-        return REDACTED  # a count holds a number; text under a count's name is not usage signal
+    if is_count_name(name):  # a count holds a number; text under a count's name is not usage signal
+        return value if value in ("int", "float") else REDACTED
     words = split_words(name)
     if "model" in words or "models" in words:
         return value if is_model_name(value) else REDACTED

@@ -24,7 +24,10 @@ def _guid(value: str) -> str:
 
 
 def _command(value: str) -> str:
-    return value if is_command_name(value) else ""
+    """`prototype config get`: this extension's command words, never a flag or what follows one."""
+    words = value.split(" ")
+    ok = is_command_name(value) and words[0] == "prototype" and not any(w.startswith("-") for w in words)
+    return value if ok else ""
 
 
 def _enum(value: str) -> str:

@@ -1,0 +1,138 @@
+"""Error text by allow-list: what the issue's examples become, and properties that hold for any text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from telemetry_sender.privacy import vocabulary
+from telemetry_sender.privacy.allowlist import PLACEHOLDERS, is_allowed_word
+from telemetry_sender.privacy.errors import sanitize_error
+from telemetry_sender.privacy.parameters import parameters_json, sanitize_parameters
+
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+VOCABULARY = vocabulary.words()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("AzureConnectionError: Could not connect to the web app: contoso-hr-api-056",
+         "AzureConnectionError: Could not connect to the web app: <name>"),
+        ("CLIError: ACL does not contain contoso-hr-api-112", "CLIError: ACL does not contain <name>"),
+        ("(StorageAccountAlreadyTaken) The storage account named contosopayrollsa01 is already taken.",
+         "(StorageAccountAlreadyTaken) The storage account named <name> is already taken."),
+        ("could not connect to postgresql://pgadmin:S3cr3t-Pg!pw@contoso-pg.postgres.database.azure.com/app",
+         "could not connect to <url>"),
+        (f"Token rejected: {JWT}", "Token rejected: <jwt>"),
+        ("Invalid key '': use letters, digits, '_' or '-'", "Invalid key '': use letters, digits, '_' or '-'"),
+        ("max_tokens: 4096 is over the limit", "max_tokens: 4096 is over the limit"),
+        ("AADSTS7000215: Invalid client secret provided. Trace ID: 72f988bf-86f1-41af-91ab-2d7cd011db47",
+         "AADSTS7000215: Invalid client secret provided. Trace ID: <guid>"),
+        ("(ResourceNotFound) The Resource 'Microsoft.Web/sites/payroll-prod-7' was not found. Code: 404",
+         "(ResourceNotFound) The Resource '<path>' was not found. Code: 404"),
+        ("ApiKey: sunshine and password=sunshine, then --password sunshine",
+         "ApiKey: <secret> and password=<secret>, then --password <secret>"),
+        ("created by Jane Doe of Fabrikam", "created by <name> <name> of <name>"),
+        ("Cannot find C:\\Users\\jane\\contoso\\main.bicep or /Users/jane/My Work/x.yaml",
+         "Cannot find <path> or <path>"),
+        ("mail to jane@contoso.com failed (HTTP 403)", "mail to <email> failed (HTTP 403)"),
+    ],
+)
+def test_the_issues_examples(text, expected):
+    assert sanitize_error(text) == expected
+
+
+def test_the_names_the_issue_names_are_not_words():
+    for name in ("jane", "contoso", "fabrikam"):
+        assert name not in VOCABULARY
+    assert not is_allowed_word("Contoso", VOCABULARY) and not is_allowed_word("Jane", VOCABULARY)
+
+
+@pytest.mark.parametrize("word", ["westus3", "gpt-4o", "v2", "1-90", "2022-11-02", "404", "ResourceGroupNotFound",
+                                  "Microsoft.Web", "resource-group"])
+def test_usage_words_are_allowed(word):
+    assert is_allowed_word(word, VOCABULARY) or word.lower() in VOCABULARY
+
+
+def test_placeholders_are_only_the_known_ones():
+    assert sanitize_error("<jane> <zzqx> <name>") == "<<name>> <<name>> <name>"
+    assert set(re.findall(r"<([a-z-]+)>", sanitize_error(f"x jane@contoso.com {JWT} /home/jane/x"))) <= set(PLACEHOLDERS)
+
+
+# --- properties ---
+
+_vocab_words = st.sampled_from(sorted(VOCABULARY))
+# Tokens that are no word: random letters and digits that the vocabulary does not hold.
+_strangers = st.from_regex(r"[a-z]{2,6}[0-9]{0,3}[a-z]{1,6}", fullmatch=True).filter(
+    lambda t: not is_allowed_word(t, VOCABULARY) and not any(t in w for w in ("name", "secret", "value")))
+_separators = st.sampled_from([" ", ", ", ": ", " '", "' ", " (", ") ", ". ", "\n", " - ", "/", "="])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(_vocab_words, min_size=1, max_size=12), stranger=_strangers, at=st.integers(0, 12),
+       seps=st.lists(_separators, min_size=13, max_size=13))
+def test_a_token_outside_the_vocabulary_never_survives(words, stranger, at, seps):
+    tokens = words[:at] + [stranger] + words[at:]
+    text = "".join(t + seps[i] for i, t in enumerate(tokens))
+    out = sanitize_error(text)
+    assert stranger not in re.findall(r"\w+", out.lower())
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(_vocab_words, min_size=1, max_size=12), seps=st.lists(st.sampled_from([" ", ", ", ". ", "; "]),
+       min_size=12, max_size=12))
+def test_plain_vocabulary_prose_is_kept_whole(words, seps):
+    text = "".join(w + s for w, s in zip(words, seps)).strip()
+    out = sanitize_error(text)
+    kept = [w for w in words if w in re.findall(r"\w+(?:[.'-]\w+)*", out)]
+    assert len(kept) >= len(words) - sum(1 for w in words if "=" in w or ":" in w)
+
+
+_any_text = st.text(max_size=600) | st.lists(_vocab_words | _strangers | _separators | st.sampled_from(
+    ["jane@contoso.com", JWT, "/home/jane/x", "password=x", "--password", "AKIAIOSFODNN7EXAMPLE", "4096"]),
+    max_size=40).map("".join)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_any_text)
+def test_sanitizing_twice_changes_nothing(text):
+    """The sender's re-check relies on this: the sanitizer's output is its own fixed point."""
+    once = sanitize_error(text)
+    assert sanitize_error(once) == once
+    assert len(once.encode("utf-8")) <= 1024
+
+
+@settings(max_examples=300)
+@given(params=st.dictionaries(st.sampled_from(["scope", "max_tokens", "token_count", "args", "name", "mode", "x"]),
+                              st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                                           lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c,
+                                                                                              max_size=3),
+                                           max_leaves=12), max_size=6))
+def test_parameters_text_is_a_fixed_point(params):
+    text = parameters_json(params)
+    assert parameters_json(json.loads(text)) == text
+
+
+@settings(max_examples=300)
+@given(flag=st.sampled_from(["--password", "--client-secret", "-p", "--api-key", "--resource-group", "--name"]),
+       value=st.from_regex(r"[a-z][a-z0-9-]{2,12}", fullmatch=True), before=st.lists(st.sampled_from(["--yes", "infra"])))
+def test_the_value_after_a_secret_or_identifying_flag_in_a_list_is_redacted(flag, value, before):
+    if flag == "-p":
+        flag = "--pwd"
+    out = sanitize_parameters({"args": [*before, flag, value]})
+    assert out["args"][-1] == "***"
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"max_tokens": 4096, "token_count": 12}, {"max_tokens": 4096, "token_count": 12}),
+    ({"max_tokens": "sk-abc", "token": 5}, {"max_tokens": "***", "token": "***"}),
+    ({"args": ["--password", "pw-QQQ777", "--location", "westus"]}, {"args": ["***", "***", "***", "westus"]}),
+    ({"args": ["password=pw-QQQ777", "ApiKey: pw-QQQ777"]}, {"args": ["***", "***"]}),
+])
+def test_parameters_know_counts_and_flag_values(params, expected):
+    assert sanitize_parameters(params) == expected
