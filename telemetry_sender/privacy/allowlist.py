@@ -69,13 +69,11 @@ def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, v
     token = match.group(0)
     if token.startswith("<"):
         return token
-    adjacent = previous_end >= 0 and bool(_ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()))
-    if adjacent and previous.startswith("-") and not token.startswith("-"):
-        hidden = _after_flag(previous)
-        if hidden:
+    cue = previous.startswith("-") or previous.lower() in _NAME_CUES  # checked first: most tokens have none
+    if cue and previous_end >= 0 and _ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()):
+        hidden = _after_flag(previous) if previous.startswith("-") else "<name>"
+        if hidden and not token.startswith("-"):
             return hidden
-    if adjacent and previous.lower() in _NAME_CUES:
-        return "<name>"
     if token.startswith("-"):
         return token if _flag_ok(token, vocabulary) else "<name>"
     if is_allowed_word(token, vocabulary):
