@@ -100,8 +100,10 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(r"(?i)\b(github\.com|gitlab\.com)([/:])[\w.-]+"), r"\1\2<user>", ("github.com", "gitlab.com")),
         (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>", (".",)),
         (re.compile(rf"\b[{_HEX}]{{16,}}\b"), "<secret>", None),
-        # Key-shaped runs: 24+ base64 characters with a digit or a +/= in them, or any 32+ run.
-        (re.compile(r"(?<![\w<])(?:(?=[A-Za-z+/_-]*[\d+/])[A-Za-z0-9+/_-]{24,}={0,2}|[A-Za-z0-9+/_-]{32,}={0,2}"
+        # Key-shaped runs: 24+ base64 characters with a digit or a +/= in them, or any 32+ run but
+        # lower-case letters and hyphens (`acns-performance-acceleration-mode`: left to the allow-list).
+        (re.compile(r"(?<![\w<])(?:(?=[A-Za-z+/_-]*[\d+/])[A-Za-z0-9+/_-]{24,}={0,2}"
+                    r"|(?![a-z]+(?:-[a-z]+)*(?![\w+/=-]))[A-Za-z0-9+/_-]{32,}={0,2}"
                     r"|[A-Za-z0-9+/_-]{20,}={1,2})(?![\w>])"), "<secret>", None),
     )
 
