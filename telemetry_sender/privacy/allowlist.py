@@ -67,9 +67,9 @@ def _after_flag(flag: str) -> str | None:
 def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str]) -> str:
     """What one token becomes, given the word before it."""
     token = match.group(0)
-    if token.startswith("<"):
+    if token[0] == "<":
         return token
-    cue = previous.startswith("-") or previous.lower() in _NAME_CUES  # checked first: most tokens have none
+    cue = previous[:1] == "-" or previous.lower() in _NAME_CUES  # checked first: most tokens have none
     if cue and previous_end >= 0 and _ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()):
         hidden = _after_flag(previous) if previous.startswith("-") else "<name>"
         if hidden and not token.startswith("-"):
@@ -94,7 +94,7 @@ def keep_allowed(text: str, vocabulary: AbstractSet[str], max_bytes: int) -> str
     previous, previous_end = "", -1
     for match in _TOKEN.finditer(text):
         for piece in (text[last:match.start()], _decide(text, match, previous, previous_end, vocabulary)):
-            cost = len(piece.encode("utf-8", "replace"))
+            cost = len(piece) if piece.isascii() else len(piece.encode("utf-8", "replace"))
             if size + cost > max_bytes:
                 return "".join(pieces) + _fit_separator(piece, max_bytes - size)
             pieces.append(piece)

@@ -18,7 +18,8 @@ _GUID = rf"[{_HEX}]{{8}}-[{_HEX}]{{4}}-[{_HEX}]{{4}}-[{_HEX}]{{4}}-[{_HEX}]{{12}
 _SPACED_SEGMENT = r"[^\s'\"<>|\\/]+(?: [^\s'\"<>|\\/]+){0,8}"
 _MAX_SMALL_NUMBER_DIGITS = 7
 # A rule runs only when its text can be there: a substring scan costs microseconds, a pattern
-# pass over 4 KB tens of them. Hints are lower case, looked up in the lower-cased text.
+# pass over 4 KB tens of them. Hints are lower case, looked up in the lower-cased text. (For the
+# same reason the long-run rules first look ahead for the minimum length, then for the rest.)
 _PREFIX_HINTS = ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "glpat-", "xox", "akia", "asia", "aiza", "npm_", "pypi-")
 
 def _pair_value(key: str, sep: str, value: str) -> str:
@@ -86,7 +87,7 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(r"(?i)/?subscriptions/[^\s'\"]+"), "<resource-id>", ("subscriptions/",)),
         (re.compile(r"(?i)(?<![\w/])/providers/Microsoft\.[^\s'\"]+/[^\s'\"]+"), "<resource-id>", ("/providers/",)),
         # Base64 keys (storage account keys, AWS secrets) hold slashes: before the path rules.
-        (re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
+        (re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]{30})(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
                     r"[A-Za-z0-9+/]{30,}={0,2}(?![\w/])"), "<secret>", None),
         (re.compile(rf"(?i)\b[a-z]:[\\/](?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]*"), "<path>", (":\\", ":/")),
         (re.compile(rf"\\\\(?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]+"), "<path>", ("\\\\",)),
@@ -102,7 +103,7 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(rf"\b[{_HEX}]{{16,}}\b"), "<secret>", None),
         # Key-shaped runs: 24+ base64 characters with a digit or a +/= in them, or any 32+ run but
         # lower-case letters and hyphens (`acns-performance-acceleration-mode`: left to the allow-list).
-        (re.compile(r"(?<![\w<])(?:(?=[A-Za-z+/_-]*[\d+/])[A-Za-z0-9+/_-]{24,}={0,2}"
+        (re.compile(r"(?<![\w<])(?=[A-Za-z0-9+/_-]{20})(?:(?=[A-Za-z+/_-]*[\d+/])[A-Za-z0-9+/_-]{24,}={0,2}"
                     r"|(?![a-z]+(?:-[a-z]+)*(?![\w+/=-]))[A-Za-z0-9+/_-]{32,}={0,2}"
                     r"|[A-Za-z0-9+/_-]{20,}={1,2})(?![\w>])"), "<secret>", None),
     )

@@ -64,7 +64,7 @@ def test_no_planted_value_survives_and_most_words_do(corpus, capsys):
     leaks_by_category: collections.Counter[str] = collections.Counter()
     planted_by_category: collections.Counter[str] = collections.Counter()
     examples = []
-    kept = total = 0
+    kept = total = templates_at_target = 0
     for template, used, message, out in corpus:
         planted_by_category.update(p.category for p in used)
         for leak in _leaks(used, out):
@@ -72,10 +72,12 @@ def test_no_planted_value_survives_and_most_words_do(corpus, capsys):
             examples.append((template.source, leak.text, out))
         k, t = _words_kept(template, out)
         kept, total = kept + k, total + t
+        templates_at_target += k >= MIN_WORDS_KEPT * t
     share = kept / total
     with capsys.disabled():
         print(f"\nazure-cli corpus: {len(corpus)} messages, {sum(planted_by_category.values())} planted values, "
-              f"{sum(leaks_by_category.values())} leaks, {share:.1%} of template words kept ({kept}/{total})")
+              f"{sum(leaks_by_category.values())} leaks, {share:.1%} of template words kept ({kept}/{total}); "
+              f"{templates_at_target / len(corpus):.1%} of messages keep at least {MIN_WORDS_KEPT:.0%} of their words")
         for category in sorted(planted_by_category):
             print(f"  {category:14} planted {planted_by_category[category]:5}  leaked {leaks_by_category[category]}")
     assert len(corpus) > 1000, "the harvest found too few azure-cli messages"
