@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     send = sub.add_parser("send", help="deliver pending events now (ignores backoff when run by a person)")
     _spool_option(send)
     send.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+    send.add_argument("--lock-fd", dest="lock_fd", type=int, help=argparse.SUPPRESS)  # the lock the spawner took
 
     status = sub.add_parser("status", help="whether telemetry is on, what is pending, what was lost")
     _spool_option(status)
@@ -63,7 +64,7 @@ def _layout(args: argparse.Namespace) -> SpoolLayout:
 
 def _handler(name: str) -> Callable[[argparse.Namespace, SpoolLayout], int]:
     if name == "send":
-        from telemetry_sender.sender.drain import command_send as handler
+        from telemetry_sender.sender.command import command_send as handler
     elif name == "emulate":
         from telemetry_sender.emulator.server import command_emulate as handler
     else:

@@ -61,10 +61,11 @@ def _start_sender(layout: SpoolLayout, env: Mapping[str, str]) -> str:
     """Start a sender unless one runs or the service asked us to wait; say what happened."""
     from telemetry_sender.sender.spawn import should_spawn, spawn_sender
 
-    if not should_spawn(layout):
+    if not should_spawn(layout, env=env):
         return "sender not started (one is running, or the service asked to wait)"
     try:
-        return f"sender started (pid {spawn_sender(layout, env)})"
+        pid = spawn_sender(layout, env)
+        return f"sender started (pid {pid})" if pid else "sender not started (one is running)"
     except OSError as exc:
         logger.debug("telemetry sender not started (%s)", type(exc).__name__)
         return f"sender not started ({type(exc).__name__})"

@@ -1,28 +1,27 @@
-"""The drain: one sender per spool, claim by lease, POST in batches, apply the policy, persist backoff.
+"""The drain: as the one sender of a spool, claim pending events, POST them in batches, apply the verdicts.
 
-`drain` is the whole job with every dependency injectable (transport, clock, random,
-lifetime); `command_send` is the `python -m telemetry_sender send` shell around it,
-including the detached `--background` mode the recorder spawns. What a drain writes to
-state.json lives in drain_state; the process's hard lifetime (watchdog) in lifetime.
+`drain` reads as the process: refuse what must not be drained, take the lock (setting
+aside whatever sits at our own files' names), then pass after pass of housekeeping and
+batches until the spool is empty, the service asks us to wait, or the lifetime is up.
+Every dependency (transport, clock, random, lifetime) is a parameter; the command shell
+around it is telemetry_sender.sender.command.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from telemetry_sender import VERSION
-from telemetry_sender.sender import bookkeeping
-from telemetry_sender.sender import lifetime
-from telemetry_sender.spool import store
+from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
+from telemetry_sender.sender import state_writes
 from telemetry_sender.sender.batch import (
     BatchBuffer,
     encode_body,
@@ -31,35 +30,30 @@ from telemetry_sender.sender.batch import (
     refresh_late_time,
     request_headers,
 )
+from telemetry_sender.sender.clock import ClockEvidence, expiry_now, parse_http_date, stamp_now
 from telemetry_sender.sender.dictionary import enforce_dictionary
-from telemetry_sender.sender.report import DrainProgress, DrainReport
-from telemetry_sender.spool.private_files import ensure_private_dir
-from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.sender.policy import BatchVerdict, ItemRejection, VerdictKind, classify
+from telemetry_sender.sender.report import DrainProgress, DrainReport, Outcome
+from telemetry_sender.spool import repair, store
+from telemetry_sender.spool.layout import SpoolLayout, is_pending_name, parse_lease_name, recorded_ns
 from telemetry_sender.spool.lock import SpoolLock, try_acquire
-from telemetry_sender.sender.policy import ItemRejection, Verdict, classify
-from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
-from telemetry_sender.spool.state import backing_off, format_time, load_state, record_target, save_state
+from telemetry_sender.spool.state import (
+    LossReason,
+    backing_off,
+    endpoint_id,
+    for_endpoint,
+    load_state,
+    parse_iso_time,
+    record_target,
+    save_state,
+)
 
-__all__ = ["DrainProgress", "DrainReport", "command_send", "drain"]
+__all__ = ["DrainProgress", "DrainReport", "Outcome", "drain"]
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-_EXIT_MARGIN_SECONDS = 5.0  # the drain stops this long before the watchdog would kill it
-
-
-@dataclass
-class _Tally:
-    sent: int = 0
-    retried: int = 0
-    rejected: int = 0
-    quarantined: int = 0
-    expired: int = 0
-    evicted: int = 0
-    opted_out: int = 0
-    batches: int = 0
-    claimed: int = 0
-    detail: str = ""
+Progress = Callable[[DrainReport], None]
 
 
 @dataclass
@@ -79,10 +73,25 @@ class _Context:
     rng: random.Random
     deadline: float
     monotonic: Callable[[], float]
-    tally: _Tally = field(default_factory=_Tally)
+    report: DrainReport = field(default_factory=DrainReport)
+    holder: str = ""  # the lock holder's name, written into every lease this drain takes
+    evidence: ClockEvidence = field(default_factory=ClockEvidence)
 
     def remaining(self) -> float:
         return self.deadline - self.monotonic()
+
+    @property
+    def endpoint(self) -> str:
+        """The ingestion endpoint and key the saved backoff and redirect belong to."""
+        connection = self.settings.connection
+        return endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key)
+
+    def stop(self, outcome: Outcome, detail: str = "") -> DrainReport:
+        """The report, finished with `outcome` (and the saved next attempt when it matters)."""
+        if detail:
+            self.report.detail = detail
+        state = load_state(self.layout.state_file)
+        return self.report.finish(outcome, state.get("next_attempt"))
 
 
 def _utcnow() -> datetime:
@@ -140,14 +149,14 @@ class _BatchSource:
         ctx = self._ctx
         for name in self._names:
             now = ctx.clock()
-            lease = store.claim(ctx.layout, name, int(now.timestamp()) + _lease_seconds(ctx))
+            lease = store.claim(ctx.layout, name, int(now.timestamp()) + _lease_seconds(ctx), ctx.holder)
             if lease is None:
                 continue  # another drainer took it
-            ctx.tally.claimed += 1
+            ctx.report.claimed += 1
             try:
                 envelope = store.read_claimed(lease)
                 envelope = enforce_dictionary(envelope, ctx.settings.connection.instrumentation_key, name)
-                envelope = refresh_late_time(envelope, now)
+                envelope = refresh_late_time(envelope, stamp_now(now, ctx.evidence))
                 data = encode_item(envelope)
             except store.Unsendable as exc:
                 self._quarantine(lease, name, str(exc), now)
@@ -166,28 +175,29 @@ class _BatchSource:
             logger.warning("cannot quarantine (%s): deleting %s", type(exc).__name__, name)
             store.delete(lease)
             dropped = 0
-        self._ctx.tally.quarantined += 1
-        bookkeeping.lose(self._state, "corrupt", 1)
-        bookkeeping.drop(self._state, "quarantine", dropped)
+        self._ctx.report.lose(self._state, LossReason.QUARANTINED)
+        state_writes.drop(self._state, "quarantine", dropped)
 
 
-# --- one pass under the lock -------------------------------------------------------
+# --- one batch ---------------------------------------------------------------------
 
 
-def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Verdict, now: datetime) -> None:
-    """Delete accepted items, dead-letter rejected ones, give back the rest."""
-    done: set[int] = set()
+def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: BatchVerdict, now: datetime,
+           resend: frozenset[int]) -> None:
+    """Delete accepted items, dead-letter rejected ones, give back the rest (except those to `resend`)."""
+    done: set[int] = set(resend)
     for index in verdict.accepted:
         store.delete(items[index].lease)
-        ctx.tally.sent += 1
+        ctx.report.sent += 1
         done.add(index)
     for rejection in verdict.rejected:
-        _dead_letter(ctx, state, items[rejection.index], rejection, now)
-        done.add(rejection.index)
+        if rejection.index not in resend:
+            _dead_letter(ctx, state, items[rejection.index], rejection, now)
+            done.add(rejection.index)
     for index, item in enumerate(items):
         if index not in done:
             store.release(ctx.layout, item.lease, item.name)
-            ctx.tally.retried += 1
+            ctx.report.retried += 1
 
 
 def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: ItemRejection, now: datetime) -> None:
@@ -198,13 +208,25 @@ def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: I
         logger.warning("cannot dead-letter (%s): deleting %s", type(exc).__name__, item.name)
         store.delete(item.lease)
         dropped = 0
-    ctx.tally.rejected += 1
-    bookkeeping.lose(state, "rejected", 1)
-    bookkeeping.drop(state, "rejected", dropped)
+    if not ctx.report.rejection:
+        ctx.report.rejection = f"HTTP {rejection.status}: {rejection.message}"[:300]
+    ctx.report.lose(state, LossReason.REJECTED)
+    state_writes.drop(state, "rejected", dropped)
 
 
-def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Verdict:
-    """POST one batch (following redirects by policy) and apply the verdict."""
+def _restamped(ctx: _Context, items: list[_Item], indexes: frozenset[int]) -> list[_Item]:
+    """The items the service refused for their time, stamped with the service's own clock."""
+    now = stamp_now(ctx.clock(), ctx.evidence)
+    fresh = []
+    for index in sorted(indexes):
+        item = items[index]
+        envelope = refresh_late_time(item.envelope, now)
+        fresh.append(_Item(item.name, item.lease, envelope, encode_item(envelope)))
+    return fresh
+
+
+def _post(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> tuple[BatchVerdict, datetime]:
+    """POST one batch (redirect.py follows and remembers redirects); the verdict, and the service's clock."""
     from telemetry_sender.sender import redirect
 
     configured = ctx.settings.connection.ingestion_endpoint
@@ -212,54 +234,105 @@ def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> Ver
     headers = request_headers(new_request_id(ctx.rng), VERSION)
     delivery = redirect.deliver(ctx.transport, state, configured, body, headers, ctx.clock, max(0.5, ctx.remaining()))
     now = ctx.clock()
+    ctx.evidence = ctx.evidence.with_service_date(parse_http_date(delivery.result.header("Date")), now)
     record_target(state, configured, delivery.endpoint, ctx.settings.connection.instrumentation_key, now)
     verdict = classify(delivery.result, len(items), now)
     if delivery.refused:
-        verdict = Verdict("retry", verdict.status, retry_after=verdict.retry_after, detail=delivery.refused)
-    _apply(ctx, state, items, verdict, now)
-    ctx.tally.batches += 1
+        verdict = BatchVerdict(VerdictKind.RETRY, verdict.status, retry_after=verdict.retry_after,
+                               detail=delivery.refused)
+    return verdict, now
+
+
+def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item], restamped: bool = False) -> BatchVerdict:
+    """POST one batch and apply the verdict; items refused only for their time are re-stamped and sent once more."""
+    verdict, now = _post(ctx, state, items)
+    resend = frozenset() if restamped else frozenset(r.index for r in verdict.rejected if r.time_window)
+    _apply(ctx, state, items, verdict, now, resend)
+    ctx.report.batches += 1
     if verdict.stop_pass:
-        bookkeeping.record_failure(state, verdict, now, ctx.rng)
+        state_writes.record_failure(state, verdict, now, ctx.rng)
     else:
-        bookkeeping.record_success(state, verdict, now, len(verdict.accepted))
+        state_writes.record_answer(state, replace(verdict, rejected=tuple(
+            r for r in verdict.rejected if r.index not in resend)), now)
+    if resend:
+        logger.info("re-stamping %d events the service refused for their time, sending once more", len(resend))
+        fresh = _restamped(ctx, items, resend)
+        if verdict.stop_pass:  # the rest of the batch waits: these wait with it
+            for item in fresh:
+                store.release(ctx.layout, item.lease, item.name)
+                ctx.report.retried += 1
+        else:
+            return _send_batch(ctx, state, fresh, restamped=True)
     return verdict
 
 
-def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None] | None) -> str:
-    """Housekeeping then batches until the spool is empty, a retriable failure, or the deadline."""
-    layout = ctx.layout
-    state = load_state(layout.state_file)
-    # Housekeeping first, even when backing off: retention and the size cap hold on every run.
-    swept = store.sweep(layout, ctx.clock().timestamp())
-    ctx.tally.expired += swept.expired
-    ctx.tally.evicted += swept.evicted
-    bookkeeping.lose(state, "expired", swept.expired)
-    bookkeeping.lose(state, "evicted", swept.evicted)
+# --- one pass under the lock -------------------------------------------------------
+
+
+def _newest_recorded(layout: SpoolLayout) -> datetime | None:
+    """When the newest event in the spool (pending or leased) was recorded: evidence for the clock."""
+    newest = 0
+    try:
+        with os.scandir(layout.spool) as entries:
+            for entry in entries:
+                lease = parse_lease_name(entry.name)
+                name = lease[0] if lease else entry.name
+                stamp = recorded_ns(name) if is_pending_name(name) else None
+                newest = max(newest, stamp or 0)
+    except OSError:
+        return None
+    return datetime.fromtimestamp(newest / 1e9, tz=timezone.utc) if newest else None
+
+
+def _load_state(ctx: _Context) -> dict[str, Any]:
+    """state.json as this endpoint's: another endpoint's backoff and redirect move to history."""
+    state = for_endpoint(load_state(ctx.layout.state_file), ctx.endpoint)
+    ctx.evidence = ClockEvidence(ctx.evidence.service_offset, _newest_recorded(ctx.layout),
+                                 parse_iso_time(state.get("last_success")))
+    return state
+
+
+def _housekeeping(ctx: _Context, state: dict[str, Any], holder: str | None) -> None:
+    """Retention and the size cap, and every lease of a dead sender given back (`holder`: ours)."""
+    when = expiry_now(ctx.clock(), ctx.evidence)
+    swept = store.sweep(ctx.layout, when.timestamp(), holder=holder)
+    ctx.report.lose(state, LossReason.EXPIRED, swept.expired)
+    ctx.report.lose(state, LossReason.EVICTED, swept.evicted)
     if swept.expired or swept.evicted or swept.released_leases or swept.stale_temp:
         logger.info("housekeeping: %d expired, %d evicted, %d dead leases released, %d stale temp files",
                     swept.expired, swept.evicted, swept.released_leases, swept.stale_temp)
-    if not manual and backing_off(state, ctx.clock()):
-        save_state(layout.state_file, state)  # keep the loss counters of the sweep
-        return "backing-off"
+
+
+def _send_batches(ctx: _Context, state: dict[str, Any], progress: Progress | None) -> Outcome:
+    """Batches until the spool is empty, a retriable failure, or the deadline."""
     source = _BatchSource(ctx, state)
     try:
         while True:
             if ctx.remaining() <= 0:
-                return "deadline"
+                return Outcome.DEADLINE
             items = source.next_batch()
             if not items:
-                return "empty"
+                return Outcome.EMPTY
             verdict = _send_batch(ctx, state, items)
-            save_state(layout.state_file, state)
+            save_state(ctx.layout.state_file, state)
             if progress is not None:
-                t = ctx.tally
-                progress(DrainProgress(t.sent, t.retried, t.rejected, t.quarantined, t.batches))
+                progress(ctx.report)
             if verdict.stop_pass:
-                ctx.tally.detail = verdict.detail
-                return "backing-off"
+                ctx.report.detail = verdict.detail
+                return Outcome.BACKING_OFF
     finally:
         source.release_carry()
-        save_state(layout.state_file, state)
+        save_state(ctx.layout.state_file, state)
+
+
+def _pass(ctx: _Context, manual: bool, progress: Progress | None) -> Outcome:
+    """Housekeeping (even when backing off: retention and the cap hold on every run), then batches."""
+    state = _load_state(ctx)
+    _housekeeping(ctx, state, ctx.holder)
+    if not manual and backing_off(state, ctx.clock(), ctx.endpoint):
+        save_state(ctx.layout.state_file, state)  # keep the loss counters of the sweep
+        return Outcome.BACKING_OFF
+    return _send_batches(ctx, state, progress)
 
 
 # --- opt-out -------------------------------------------------------------------------
@@ -268,30 +341,116 @@ def _pass(ctx: _Context, manual: bool, progress: Callable[[DrainProgress], None]
 def _purge_opted_out(ctx: _Context) -> None:
     """Telemetry is off now: delete what is pending, unsent, and count it."""
     state = load_state(ctx.layout.state_file)
-    swept = store.sweep(ctx.layout, ctx.clock().timestamp(), cap_bytes=2**62)  # give back dead leases first
-    ctx.tally.expired += swept.expired
-    bookkeeping.lose(state, "expired", swept.expired)
+    when = ctx.clock().timestamp()
+    swept = store.sweep(ctx.layout, when, cap_bytes=2**62, holder=ctx.holder)  # give back dead leases first
+    ctx.report.lose(state, LossReason.EXPIRED, swept.expired)
     deleted = 0
     for name in store.iter_pending_names(ctx.layout):
-        lease = store.claim(ctx.layout, name, int(ctx.clock().timestamp()) + LEASE_SECONDS)
+        lease = store.claim(ctx.layout, name, int(when) + LEASE_SECONDS, ctx.holder)
         if lease is not None and store.delete(lease):
             deleted += 1
-    ctx.tally.opted_out += deleted
-    bookkeeping.lose(state, "opted_out", deleted)
-    state["last_attempt"] = {"time": format_time(ctx.clock()), "outcome": "disabled", "status": None,
-                             "detail": f"{ctx.settings.reason}; {deleted} pending deleted unsent"}
+    ctx.report.lose(state, LossReason.OPTED_OUT, deleted)
+    state_writes.record_disabled(state, ctx.clock(), ctx.settings.reason, deleted)
     save_state(ctx.layout.state_file, state)
+
+
+# --- the lock and our own files ----------------------------------------------------------
+
+
+def _take_lock(ctx: _Context, lock: SpoolLock | None) -> tuple[SpoolLock | None, str]:
+    """The spool lock (`lock` when one was passed down; None when another sender has it), or why
+    it cannot be had at all. A folder, symlink or other non-file at sender.lock or state.json is
+    set aside first.
+    """
+    problems = []
+    ours = (ctx.layout.state_file,) if lock is not None else (ctx.layout.lock_file, ctx.layout.state_file)
+    for path in ours:
+        moved, problem = repair.set_aside(path, time.time_ns())
+        if moved:
+            logger.warning("%s", moved)
+        if problem:
+            problems.append(problem)
+    if problems:
+        if lock is not None:
+            lock.release()
+        return None, "; ".join(problems)
+    if lock is not None:
+        _log_held(lock)
+        return lock, ""
+    try:
+        return _acquire(ctx.layout), ""
+    except OSError as exc:
+        return None, f"cannot take the lock {ctx.layout.lock_file.name} ({type(exc).__name__}): refusing to drain"
+
+
+def _acquire(layout: SpoolLayout) -> SpoolLock | None:
+    held = try_acquire(layout.lock_file)  # raises OSError for a symlinked or unusable lock file
+    if held is not None:
+        _log_held(held)
+    return held
+
+
+def _log_held(held: SpoolLock) -> None:
+    # The monotonic stamps let tests check that drains never overlap (one live drainer).
+    logger.info("lock acquired by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
+
+
+def _release(held: SpoolLock) -> None:
+    logger.info("lock released by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
+    held.release()
+
+
+def _cap_without_lock(ctx: _Context) -> None:
+    """No lock can be had: still hold the spool to its cap and retention (leases only past their deadline)."""
+    try:
+        state = load_state(ctx.layout.state_file)
+        _housekeeping(ctx, state, holder=None)
+    except OSError as exc:
+        logger.warning("cannot hold the spool to its cap (%s)", type(exc).__name__)
 
 
 # --- the drain -------------------------------------------------------------------------
 
 
-def _report(ctx: _Context, outcome: str) -> DrainReport:
-    t = ctx.tally
-    state = load_state(ctx.layout.state_file) if ctx.layout.state_file.exists() else {}
-    next_attempt = state.get("next_attempt") if outcome in ("backing-off", "deadline") else None
-    return DrainReport(t.sent, t.retried, t.rejected, t.quarantined, t.expired, t.evicted, outcome,
-                       next_attempt, t.opted_out, t.detail)
+def _refusal(ctx: _Context, manual: bool) -> DrainReport | None:
+    """The report for a spool that must not (or need not) be drained at all; None when it may be."""
+    settings, layout = ctx.settings, ctx.layout
+    if not settings.enabled and manual and not _opted_out(settings):
+        # A person ran `send` on a machine without a connection string (say, on a copied
+        # folder): refuse and keep everything. An automatic sender that finds telemetry off
+        # for any reason deletes the pending events (DESIGN.md, "Contract — configuration").
+        return ctx.stop(Outcome.DISABLED, f"{settings.reason}: nothing sent, nothing deleted")
+    unsafe = store.unsafe_reason(layout)
+    if unsafe:
+        logger.warning("not draining: %s", unsafe)
+        return ctx.stop(Outcome.UNSAFE, unsafe)
+    if not layout.root.is_dir() or not layout.spool.is_dir():
+        return ctx.stop(Outcome.DISABLED if not settings.enabled else Outcome.EMPTY)
+    return None
+
+
+def _drain_held(ctx: _Context, held: SpoolLock, manual: bool, progress: Progress | None) -> tuple[Outcome, SpoolLock | None]:
+    """Passes while we hold the lock; between passes the lock is let go, so an event written
+    meanwhile by a command that saw it held is found, by us or by the sender that command starts."""
+    idle_passes = 0
+    while True:
+        ctx.holder = held.holder
+        claimed_before = ctx.report.claimed
+        outcome = _pass(ctx, manual, progress)
+        if outcome is not Outcome.EMPTY:
+            return outcome, held
+        _release(held)
+        # Two passes in a row that could claim nothing: what is left cannot be claimed, stop.
+        idle_passes = idle_passes + 1 if ctx.report.claimed == claimed_before else 0
+        if idle_passes >= 2 or not store.has_pending(ctx.layout):
+            return outcome, None
+        try:
+            again = _acquire(ctx.layout)
+        except OSError:
+            again = None
+        if again is None:
+            return outcome, None  # a newer sender has it (or the lock file became unusable)
+        held = again
 
 
 def drain(
@@ -301,145 +460,46 @@ def drain(
     manual: bool,
     transport: Any = None,
     now: Clock | None = None,
-    progress: Callable[[DrainProgress], None] | None = None,
+    progress: Progress | None = None,
     lifetime_seconds: float = SENDER_LIFETIME_SECONDS,
     rng: random.Random | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    lock: SpoolLock | None = None,
 ) -> DrainReport:
     """Deliver the pending spool once, as the only drainer, within `lifetime_seconds`.
 
     A loser of the lock returns at once ("locked"); an automatic drain respects the
-    saved backoff, a manual one (`send`, `flush`) ignores it.
+    saved backoff, a manual one (`send`, `flush`) ignores it. `lock` is one already
+    taken for this drain (the spawner's, passed down to its child).
     """
     ctx = _Context(layout, settings, transport, now or _utcnow, rng or random.Random(),
                    monotonic() + lifetime_seconds, monotonic)
-    if not settings.enabled and manual and not _opted_out(settings):
-        # A person ran `send` on a machine without a connection string (say, on a copied
-        # folder): refuse and keep everything. An automatic sender that finds telemetry off
-        # for any reason deletes the pending events below (DESIGN.md, "Contract — configuration").
-        ctx.tally.detail = f"{settings.reason}: nothing sent, nothing deleted"
-        return _report(ctx, "disabled")
-    unsafe = store.unsafe_reason(layout)
-    if unsafe:
-        logger.warning("not draining: %s", unsafe)
-        ctx.tally.detail = unsafe
-        return _report(ctx, "unsafe")
-    if not layout.root.is_dir() or not layout.spool.is_dir():
-        return _report(ctx, "disabled" if not settings.enabled else "empty")
-    try:
-        held: SpoolLock | None = _acquire(layout)
-    except OSError as exc:  # sender.lock is a symlink (O_NOFOLLOW) or otherwise unusable
-        ctx.tally.detail = f"cannot take the lock {layout.lock_file.name} ({type(exc).__name__}): refusing to drain"
-        logger.warning("not draining: %s", ctx.tally.detail)
-        return _report(ctx, "unsafe")
+    refused = _refusal(ctx, manual)
+    if refused is not None:
+        if lock is not None:
+            lock.release()
+        return refused
+    held, problem = _take_lock(ctx, lock)
+    if problem:
+        logger.warning("not draining: %s", problem)
+        _cap_without_lock(ctx)
+        return ctx.stop(Outcome.UNSAFE, problem)
     if held is None:
-        return _report(ctx, "locked")
+        return ctx.stop(Outcome.LOCKED)
     owned_transport = None
     try:
+        ctx.holder = held.holder
         if not settings.enabled:
             _purge_opted_out(ctx)
-            ctx.tally.detail = settings.reason
-            return _report(ctx, "disabled")
+            return ctx.stop(Outcome.DISABLED, settings.reason)
         if ctx.transport is None:
             from telemetry_sender.sender.transport import RequestsTransport
 
             ctx.transport = owned_transport = RequestsTransport()
-        idle_passes = 0
-        while True:
-            claimed_before = ctx.tally.claimed
-            outcome = _pass(ctx, manual, progress)
-            if outcome != "empty":
-                break
-            # A recorder that saw our lock did not spawn: look again after letting go.
-            _release(held)
-            held = None
-            # Two passes in a row that could claim nothing: what is left cannot be claimed, stop.
-            idle_passes = idle_passes + 1 if ctx.tally.claimed == claimed_before else 0
-            if idle_passes >= 2 or not store.has_pending(layout):
-                break
-            try:
-                held = _acquire(layout)
-            except OSError:
-                held = None
-            if held is None:
-                break  # a newer sender has it (or the lock file became unusable)
-        if outcome == "empty" and ctx.tally.sent:
-            outcome = "delivered"
-        return _report(ctx, outcome)
+        outcome, held = _drain_held(ctx, held, manual, progress)
+        return ctx.stop(outcome)
     finally:
         if held is not None:
             _release(held)
         if owned_transport is not None:
             owned_transport.close()  # the pooled connections are ours to close
-
-
-def _acquire(layout: SpoolLayout) -> SpoolLock | None:
-    held = try_acquire(layout.lock_file)  # raises OSError for a symlinked or unusable lock file
-    if held is not None:
-        # The monotonic stamps let tests check that drains never overlap (one live drainer).
-        logger.info("lock acquired by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
-    return held
-
-
-def _release(held: SpoolLock) -> None:
-    logger.info("lock released by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
-    held.release()
-
-
-# --- the command -----------------------------------------------------------------------
-
-
-def _background(layout: SpoolLayout, deadline: float) -> int:
-    """The detached sender: quiet, low priority, logging to its own file; always exits 0."""
-    os.umask(0o077)
-    lifetime.lower_priority()
-    try:
-        ensure_private_dir(layout.root)
-        from telemetry_sender.sender.log import setup_sender_log
-
-        setup_sender_log(layout.log_file)
-    except OSError:
-        return 0
-    try:
-        from telemetry_sender.settings import resolve_settings
-
-        left = deadline - time.monotonic() - _EXIT_MARGIN_SECONDS
-        report = drain(layout, resolve_settings(os.environ), manual=False, lifetime_seconds=max(1.0, left))
-        logger.info("sender finished: %s", report.summary())
-    except Exception:  # guard once, at the boundary: a background sender never crashes loudly
-        logger.exception("sender failed")
-    finally:
-        logging.shutdown()
-    return 0
-
-
-def command_send(args: Any, layout: SpoolLayout, *, lifetime_seconds: float = SENDER_LIFETIME_SECONDS) -> int:
-    """`send`: deliver now (a person: backoff ignored, report printed) or `--background` (spawned by az).
-
-    A background sender's lifetime counts from its process start (the spawn bootstrap may
-    have waited for the command to exit first); a watchdog ends it whatever it is blocked on.
-    """
-    background = bool(getattr(args, "background", False))
-    deadline = time.monotonic() + lifetime_seconds - (lifetime.process_age() if background else 0.0)
-    if deadline <= time.monotonic():
-        return 0 if background else 1  # too late to start anything: the next command spawns a fresh sender
-    watchdog = lifetime.start_watchdog(deadline - time.monotonic(), lambda: lifetime.hard_exit(background))
-    try:
-        return _background(layout, deadline) if background else _foreground(args, layout, deadline)
-    finally:
-        watchdog.set()  # returning normally: nothing left to kill (matters when called in-process)
-
-
-def _foreground(args: Any, layout: SpoolLayout, deadline: float) -> int:
-    """A person ran `send`: ignore the backoff and say what happened."""
-    from telemetry_sender.settings import resolve_settings
-
-    settings = resolve_settings(os.environ)
-    left = deadline - time.monotonic() - _EXIT_MARGIN_SECONDS
-    report = drain(layout, settings, manual=True, lifetime_seconds=max(1.0, left))
-    if getattr(args, "json", False):
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(report.summary())
-    # As `az prototype telemetry flush`: success only when nothing is left undelivered by this run.
-    return 0 if report.outcome in ("empty", "delivered") else 1

@@ -1,8 +1,8 @@
 """The sender process's hard lifetime: a watchdog that ends it whatever it is blocked on.
 
 Timeouts bound the sockets, but not DNS resolution, a hung disk or a stuck lock; so a
-daemon thread calls `os._exit` when the lifetime is up. Leases left behind expire by
-themselves (the spool loses nothing). Also the process's own start-up politeness
+daemon thread calls `os._exit` when the lifetime is up. Leases left behind are taken
+back by the next sender at once (the spool loses nothing). Also the process's own start-up politeness
 (low CPU priority).
 """
 
@@ -52,7 +52,7 @@ def hard_exit(background: bool) -> None:
         sys.stderr.write("telemetry sender: lifetime exceeded, stopping (unsent events stay in the spool)\n")
         sys.stderr.flush()
     else:
-        logger.error("lifetime exceeded: exiting hard (leases expire by themselves)")
+        logger.error("lifetime exceeded: exiting hard (the next sender takes back our leases)")
         for handler in logging.getLogger().handlers:
             try:
                 handler.flush()
@@ -61,7 +61,7 @@ def hard_exit(background: bool) -> None:
     os._exit(EXIT_CODE)
 
 
-def lower_priority() -> None:
+def lower_own_priority() -> None:
     """Nice the process to at least 10 (the spawner may already have made it idle)."""
     if hasattr(os, "nice"):
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import Enum
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,23 @@ from telemetry_sender.protocol import (
 )
 from telemetry_sender.sender.transport import OFFLINE_ERRORS, TransportResult
 
-ACCEPTED = "accepted"  # every item accepted
-PARTIAL = "partial"  # some items accepted or rejected; `requeue` may be non-empty
-REJECTED = "rejected"  # a permanent rejection of the request
-RETRY = "retry"  # keep everything, stop the pass, back off
+
+
+class VerdictKind(str, Enum):
+    """What the service's answer to one request means for the batch as a whole."""
+
+    ACCEPTED = "accepted"  # every item accepted
+    PARTIAL = "partial"  # some items accepted or rejected; `requeue` may be non-empty
+    REJECTED = "rejected"  # a permanent rejection of the request
+    RETRY = "retry"  # keep everything, stop the pass, back off
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACCEPTED, PARTIAL, REJECTED, RETRY = VerdictKind.ACCEPTED, VerdictKind.PARTIAL, VerdictKind.REJECTED, VerdictKind.RETRY
+# Item messages of the service for an envelope time outside its window (PROTOCOL.md, "Envelope").
+_TIME_WINDOW_MESSAGES = ("allowed min date", "max date")
 # The item status given to items a 206 neither accepted for sure nor named: retried like a 500.
 RETRIABLE_ITEM_STATUS_UNKNOWN = 500
 
@@ -37,12 +51,18 @@ class ItemRejection:
     status: int
     message: str
 
+    @property
+    def time_window(self) -> bool:
+        """True when the item was refused only for its envelope time (re-stamp and send again)."""
+        text = self.message.lower()
+        return self.status == 400 and any(words in text for words in _TIME_WINDOW_MESSAGES)
+
 
 @dataclass(frozen=True)
-class Verdict:
+class BatchVerdict:
     """The decision for one batch; indices refer to positions in the request."""
 
-    kind: str
+    kind: VerdictKind
     status: int | None
     accepted: tuple[int, ...] = ()
     requeue: tuple[int, ...] = ()
@@ -89,7 +109,7 @@ def _unnamed_failures(body: bytes, count: int, errors: dict[int, tuple[int, str]
     return isinstance(accepted, int) and not isinstance(accepted, bool) and accepted < unnamed
 
 
-def _split_items(count: int, errors: dict[int, tuple[int, str]], default: tuple[int, str] | None) -> Verdict:
+def _split_items(count: int, errors: dict[int, tuple[int, str]], default: tuple[int, str] | None) -> BatchVerdict:
     """Sort items by their item-level status; items without an error get `default` (None: accepted)."""
     accepted: list[int] = []
     requeue: list[int] = []
@@ -102,7 +122,7 @@ def _split_items(count: int, errors: dict[int, tuple[int, str]], default: tuple[
             requeue.append(index)
         else:
             rejected.append(ItemRejection(index, error[0], error[1]))
-    return Verdict(PARTIAL, None, tuple(accepted), tuple(requeue), tuple(rejected))
+    return BatchVerdict(PARTIAL, None, tuple(accepted), tuple(requeue), tuple(rejected))
 
 
 def _message(body: bytes, status: int) -> str:
@@ -114,33 +134,33 @@ def _message(body: bytes, status: int) -> str:
     return text[:1024] if text else f"HTTP {status}"
 
 
-def classify(result: TransportResult, count: int, now: datetime) -> Verdict:
+def classify(result: TransportResult, count: int, now: datetime) -> BatchVerdict:
     """Decide the fate of each of the `count` items sent in the request that produced `result`."""
     if result.status is None:
         kind = result.error or "error"
-        return Verdict(RETRY, None, offline=kind in OFFLINE_ERRORS, detail=f"network error: {kind}")
+        return BatchVerdict(RETRY, None, offline=kind in OFFLINE_ERRORS, detail=f"network error: {kind}")
     status = result.status
     retry_after = parse_retry_after(result.header("Retry-After"), now)
     if status == STATUS_PARTIAL:
         errors = _item_errors(result.body)
         if errors is None:
-            return Verdict(RETRY, status, retry_after=retry_after, detail="206 with an unreadable body")
+            return BatchVerdict(RETRY, status, retry_after=retry_after, detail="206 with an unreadable body")
         unnamed = (RETRIABLE_ITEM_STATUS_UNKNOWN, "206 left this item unnamed") if _unnamed_failures(
             result.body, count, errors) else None
         split = _split_items(count, errors, unnamed)
-        return Verdict(PARTIAL, status, split.accepted, split.requeue, split.rejected, retry_after,
+        return BatchVerdict(PARTIAL, status, split.accepted, split.requeue, split.rejected, retry_after,
                        detail=f"206: {len(split.accepted)} accepted, {len(split.requeue)} to retry, "
                        f"{len(split.rejected)} rejected")
     if 200 <= status < 300:
-        return Verdict(ACCEPTED, status, accepted=tuple(range(count)))
+        return BatchVerdict(ACCEPTED, status, accepted=tuple(range(count)))
     # The retriable 4xx (auth, timeout, throttling), any 5xx, and any 3xx: a 307/308 gets here
     # only when redirect.py refused to follow it (too many, or a Location it will not use).
     if status in RETRIABLE_STATUSES or status >= 500 or 300 <= status < 400:
-        return Verdict(RETRY, status, retry_after=retry_after, detail=f"HTTP {status}")
+        return BatchVerdict(RETRY, status, retry_after=retry_after, detail=f"HTTP {status}")
     if 400 <= status < 500:  # PROTOCOL.md's never-retry codes (PERMANENT_STATUSES) and every other 4xx
         message = _message(result.body, status)
         errors = _item_errors(result.body) or {}
         split = _split_items(count, errors, (status, message))
-        return Verdict(REJECTED, status, split.accepted, split.requeue, split.rejected, retry_after,
+        return BatchVerdict(REJECTED, status, split.accepted, split.requeue, split.rejected, retry_after,
                        detail=f"HTTP {status}: {message}"[:300])
-    return Verdict(RETRY, status, retry_after=retry_after, detail=f"unexpected HTTP {status}")
+    return BatchVerdict(RETRY, status, retry_after=retry_after, detail=f"unexpected HTTP {status}")

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from telemetry_sender.spool.layout import SpoolLayout
-from telemetry_sender.spool.lock import is_held
-from telemetry_sender.spool.state import backing_off, load_state
+from telemetry_sender.spool.lock import SpoolLock, is_held, try_acquire
+from telemetry_sender.spool.state import backing_off, endpoint_id, load_state
 
 # Windows process-creation flags (winbase.h); spelled out so they can be tested anywhere.
 CREATE_NEW_PROCESS_GROUP = 0x00000200
@@ -29,14 +29,26 @@ DETACHED_PROCESS = 0x00000008  # never used: listed so tests can assert its abse
 WINDOWS_CREATION_FLAGS = CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP | BELOW_NORMAL_PRIORITY_CLASS
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
-# Runs first in the child, started with `python -I -S`: move to the spool root, then wait
-# (for at most 2 s) until the command that spawned us has exited, and only then pay for
-# site-packages and imports, so the sender's start-up never competes with the command's
-# own finish for the CPU. Then find our package and run the sender.
+# Runs first in the child, started with `python -I -S`: move to the spool root; unless the
+# spawner passed its lock down (`--lock-fd`), take the lock *now* and exit at once when
+# another sender has it (a burst of commands leaves one sender, not one per command); then
+# wait (for at most 2 s) until the command that spawned us has exited, and only then pay
+# for site-packages and imports, so the sender's start-up never competes with the
+# command's own finish for the CPU. Then find our package and run the sender. A lock file
+# that cannot be opened (a planted folder, Windows) is left to the drain, which repairs it.
 _BOOTSTRAP = (
     "import os,sys,time\n"
     "a=sys.argv\n"
     "os.chdir(a[a.index('--spool')+1])\n"
+    "if '--background' in a and '--lock-fd' not in a:\n"
+    " try:\n"
+    "  import fcntl\n"
+    "  f=os.open('sender.lock',os.O_RDWR|os.O_CREAT|os.O_NOFOLLOW|os.O_CLOEXEC|os.O_NONBLOCK,0o600)\n"
+    " except (ImportError,AttributeError,OSError):f=-1\n"
+    " if f>=0:\n"
+    "  try:fcntl.flock(f,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
+    "  except OSError:sys.exit(0)\n"
+    "  a+=['--lock-fd',str(f)]\n"
     "p=os.getppid();e=time.monotonic()+2\n"
     "while p>1 and os.getppid()==p and time.monotonic()<e:time.sleep(.005)\n"
     "import site;site.main()\n"
@@ -61,11 +73,13 @@ def user_site_of_this_process() -> str:
 
 
 def sender_argv(
-    executable: str, spool_root: Path, package_parent: Path = PACKAGE_PARENT, user_site: str = ""
+    executable: str, spool_root: Path, package_parent: Path = PACKAGE_PARENT, user_site: str = "",
+    lock_fd: int | None = None,
 ) -> list[str]:
-    """`<python> -I -S -c <bootstrap> send --spool <root> --background`: no event data."""
+    """`<python> -I -S -c <bootstrap> send --spool <root> --background [--lock-fd N]`: no event data."""
     code = _BOOTSTRAP.format(parent=str(package_parent), user_site=user_site)
-    return [executable, "-I", "-S", "-c", code, "send", "--spool", str(spool_root), "--background"]
+    argv = [executable, "-I", "-S", "-c", code, "send", "--spool", str(spool_root), "--background"]
+    return argv + (["--lock-fd", str(lock_fd)] if lock_fd is not None else [])
 
 
 def windows_popen_kwargs(spool_root: Path) -> dict[str, Any]:
@@ -82,22 +96,34 @@ def windows_popen_kwargs(spool_root: Path) -> dict[str, Any]:
     }
 
 
-def should_spawn(layout: SpoolLayout, now: datetime | None = None) -> bool:
-    """False while a sender holds the lock or the backoff state says "not before T"."""
+def current_endpoint(env: Mapping[str, str]) -> str | None:
+    """The endpoint id (spool.state.endpoint_id) of the connection string in `env`; None without one."""
+    from telemetry_sender.settings import resolve_settings
+
+    connection = resolve_settings(env, collect_telemetry=None).connection
+    return endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key) if connection else None
+
+
+def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[str, str] | None = None) -> bool:
+    """False while a sender holds the lock or the backoff state says "not before T".
+
+    With `env`, only a backoff written for its connection string's endpoint counts.
+    """
     if is_held(layout.lock_file):
         return False
-    return not backing_off(load_state(layout.state_file), now or datetime.now(timezone.utc))
+    endpoint = current_endpoint(env) if env is not None else None
+    return not backing_off(load_state(layout.state_file), now or datetime.now(timezone.utc), endpoint)
 
 
-def _inheritable_fds() -> list[int]:
-    """Descriptors above stdio that a child would inherit (Python's own are close-on-exec)."""
+def _inheritable_fds(keep: int | None = None) -> list[int]:
+    """Descriptors above stdio that a child would inherit (Python's own are close-on-exec), but `keep`."""
     try:
         candidates = [int(name) for name in os.listdir("/proc/self/fd" if sys.platform.startswith("linux") else "/dev/fd")]
     except (OSError, ValueError):
         candidates = list(range(3, 256))
     found = []
     for fd in candidates:
-        if fd > 2:
+        if fd > 2 and fd != keep:
             try:
                 if os.get_inheritable(fd):
                     found.append(fd)
@@ -117,7 +143,7 @@ def posix_file_actions(devnull: str = os.devnull, inherited: Sequence[int] = ())
     return actions
 
 
-def lower_priority(pid: int) -> str:
+def lower_child_priority(pid: int) -> str:
     """Put the sender on idle CPU time so it cannot slow the command; say how (for tests and debug).
 
     glibc's posix_spawn refuses SCHED_IDLE as a spawn attribute, so the parent sets it
@@ -138,13 +164,13 @@ def lower_priority(pid: int) -> str:
     return "normal"
 
 
-def _spawn_posix(argv: list[str], env: Mapping[str, str]) -> int:
+def _spawn_posix(argv: list[str], env: Mapping[str, str], keep: int | None) -> int:
     return os.posix_spawn(
-        argv[0], argv, env, file_actions=posix_file_actions(inherited=_inheritable_fds()), setsid=True
+        argv[0], argv, env, file_actions=posix_file_actions(inherited=_inheritable_fds(keep)), setsid=True
     )
 
 
-def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path) -> int:
+def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path, keep: int | None) -> int:
     import subprocess
 
     if os.name == "nt":
@@ -153,6 +179,7 @@ def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path) -> i
         kwargs = {
             "cwd": str(spool_root),
             "close_fds": True,
+            "pass_fds": (keep,) if keep is not None else (),
             "start_new_session": True,
             "stdin": subprocess.DEVNULL,
             "stdout": subprocess.DEVNULL,
@@ -161,23 +188,53 @@ def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path) -> i
     return subprocess.Popen(argv, env=dict(env), **kwargs).pid
 
 
+def _lock_for_child(layout: SpoolLayout) -> tuple[bool, SpoolLock | None]:
+    """(may spawn, the lock to hand down): the child is the sender from its first instruction.
+
+    Taken here, before the spawn, so that of a burst of parallel commands only one starts a
+    sender. An unusable lock file (a planted folder or symlink) spawns without a lock: the
+    child's drain sets it aside. Windows locks are not handed down: the child takes its own.
+    """
+    if os.name == "nt":
+        return True, None
+    try:
+        held = try_acquire(layout.lock_file)
+    except OSError:
+        return True, None
+    if held is None:
+        return False, None
+    os.set_inheritable(held.fd, True)
+    return True, held
+
+
 def spawn_sender(
     layout: SpoolLayout,
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
     package_parent: Path = PACKAGE_PARENT,
-) -> int:
-    """Start `send --background` for `layout` detached from this process; return its pid."""
-    argv = sender_argv(executable or sys.executable, layout.root, package_parent, user_site_of_this_process())
+) -> int | None:
+    """Start `send --background` for `layout` detached from this process; its pid, None when a sender runs."""
+    may_spawn, lock = _lock_for_child(layout)
+    if not may_spawn:
+        return None
+    keep = lock.fd if lock is not None else None
+    argv = sender_argv(executable or sys.executable, layout.root, package_parent, user_site_of_this_process(), keep)
     env = os.environ if env is None else env
     pid = None
-    if os.name != "nt" and hasattr(os, "posix_spawn"):
-        try:
-            pid = _spawn_posix(argv, env)
-        except NotImplementedError:
-            pass  # e.g. no POSIX_SPAWN_SETSID on this platform
-    if pid is None:
-        pid = _spawn_popen(argv, env, layout.root)
+    try:
+        if os.name != "nt" and hasattr(os, "posix_spawn"):
+            try:
+                pid = _spawn_posix(argv, env, keep)
+            except NotImplementedError:
+                pass  # e.g. no POSIX_SPAWN_SETSID on this platform
+        if pid is None:
+            pid = _spawn_popen(argv, env, layout.root, keep)
+    except BaseException:
+        if lock is not None:
+            lock.release()  # no child holds it: let the next command try
+        raise
+    if lock is not None:
+        lock.detach()  # the child's copy keeps the lock; ours is only closed
     if os.name != "nt":
-        lower_priority(pid)
+        lower_child_priority(pid)
     return pid

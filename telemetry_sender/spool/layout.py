@@ -11,7 +11,8 @@ from telemetry_sender.spool.frozen import FrozenValue
 
 SPOOL_DIRNAME = "spool"
 PENDING_SUFFIX = ".json"
-# NAME.json -> NAME.json.<unix deadline>.lease while a sender holds it.
+# NAME.json -> NAME.json.<unix deadline>.<holder>.lease while a sender holds it; the holder
+# names the drain that claimed it (older senders wrote NAME.json.<unix deadline>.lease).
 LEASE_SUFFIX = ".lease"
 # Temporary files of an atomic write start with a dot and end here.
 TEMP_SUFFIX = ".tmp"
@@ -91,16 +92,34 @@ def recorded_ns(name: str) -> int | None:
     return int(stamp) if dash and len(stamp) == 20 and stamp.isdecimal() else None
 
 
-def lease_name(name: str, deadline: int) -> str:
-    """`NAME.json.<unix deadline>.lease`."""
-    return f"{name}.{int(deadline)}{LEASE_SUFFIX}"
+def lease_name(name: str, deadline: int, holder: str = "") -> str:
+    """`NAME.json.<unix deadline>.<holder>.lease` (without a holder: `NAME.json.<deadline>.lease`)."""
+    return f"{name}.{int(deadline)}{'.' + holder if holder else ''}{LEASE_SUFFIX}"
+
+
+def _lease_parts(lease: str) -> tuple[str, int, str] | None:
+    """(original name, deadline, holder or "") of a lease file name; None when it is not one."""
+    if not lease.endswith(LEASE_SUFFIX):
+        return None
+    rest, _, last = lease[: -len(LEASE_SUFFIX)].rpartition(".")
+    holder = ""
+    if not last.isdecimal():
+        holder = last
+        rest, _, last = rest.rpartition(".")
+        if not holder or not all(c.isascii() and (c.isalnum() or c == "-") for c in holder):
+            return None
+    if not rest or not last.isdecimal():
+        return None
+    return rest, int(last), holder
 
 
 def parse_lease_name(lease: str) -> tuple[str, int] | None:
     """(original name, deadline) of a lease file name; None when it is not one."""
-    if not lease.endswith(LEASE_SUFFIX):
-        return None
-    original, _, deadline = lease[: -len(LEASE_SUFFIX)].rpartition(".")
-    if not original or not deadline.isdecimal():
-        return None
-    return original, int(deadline)
+    parts = _lease_parts(lease)
+    return (parts[0], parts[1]) if parts else None
+
+
+def lease_holder(lease: str) -> str:
+    """The holder named in a lease file name ("" for old-style leases and other names)."""
+    parts = _lease_parts(lease)
+    return parts[2] if parts else ""

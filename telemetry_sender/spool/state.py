@@ -1,43 +1,83 @@
 """The spool root's state.json: backoff, redirect, last attempt and loss counters.
 
-Read by the recorder (only `next_attempt`, to skip spawning while the service asked
-us to wait) and by `status`; written only by the sender that holds the lock.
+Read by the recorder (only `endpoint` and `next_attempt`, to skip spawning while the
+service asked us to wait) and by `status`; written only by the sender that holds the lock.
 Schema (all times are ISO 8601 UTC strings ending in Z, or null):
+    endpoint: "<ingestion endpoint>#<crc32 of the instrumentation key>" the fields below
+        belong to; a changed connection string starts fresh (`for_endpoint`)
     next_attempt: no automatic send before this time
     backoff_seconds: the last wait chosen, for the record (growth counts consecutive_failures)
     consecutive_failures: retriable failures in a row
-    last_attempt: {"time", "outcome", "status", "detail"} or null
+    last_attempt: {"time", "outcome", "status", "detail"} or null; outcome is an AttemptOutcome
     redirect: {"endpoint", "expires", "origin"} or null; "origin" is the configured endpoint
         that redirected, and the cache is used only while that is still the one configured
     target: {"endpoint", "sent_to", "ikey", "time"} or null: where the last attempt went (the configured
         endpoint, the one that answered, the instrumentation key), so support can tell from a copied spool
-    lost: {"expired", "evicted", "rejected", "corrupt", "opted_out"} counts
+    history: the last attempts of earlier endpoints [{"endpoint", "last_attempt"}], newest first
+    last_success: when the service last accepted events (any endpoint): evidence for the clock
+    lost: {"expired", "evicted", "rejected", "quarantined", "opted_out"} counts (LossReason)
     dropped: {"rejected", "quarantine"} old files removed by those folders' caps
+Older files counted unreadable files under "corrupt": read as "quarantined".
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from telemetry_sender.spool.private_files import read_regular_file, write_private_atomic
 from telemetry_sender.protocol import BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS
 
-LOSS_REASONS = ("expired", "evicted", "rejected", "corrupt", "opted_out")
+
+class LossReason(str, Enum):
+    """Why an event left the spool without being accepted: one word per reason."""
+
+    EXPIRED = "expired"  # older than the retention
+    EVICTED = "evicted"  # over the spool's size cap, oldest first
+    REJECTED = "rejected"  # the service refused it for good (kept in rejected/)
+    QUARANTINED = "quarantined"  # unreadable or not an envelope (kept in quarantine/)
+    OPTED_OUT = "opted_out"  # deleted unsent because telemetry was turned off
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AttemptOutcome(str, Enum):
+    """What the last attempt came to, as state.json and `status` say it."""
+
+    DELIVERED = "delivered"  # every item of the batch accepted
+    REJECTED = "rejected"  # the service refused some or all items for good
+    RETRY = "retry"  # nothing decided: kept for later, backing off
+    DISABLED = "disabled"  # telemetry off: pending events deleted unsent
+
+    def __str__(self) -> str:
+        return self.value
+
+
+LOSS_REASONS = tuple(reason.value for reason in LossReason)
+_LEGACY_LOSS_KEYS = {"corrupt": LossReason.QUARANTINED.value}
+# The fields that belong to one ingestion endpoint and key.
+ENDPOINT_FIELDS = ("next_attempt", "backoff_seconds", "consecutive_failures", "last_attempt", "redirect")
+HISTORY_LENGTH = 3
 MAX_STATE_BYTES = 64 * 1024  # far more than a sender ever writes; a bigger state.json is not read
 
 
 def empty_state() -> dict[str, Any]:
     """A fresh state: nothing attempted, nothing lost."""
     return {
+        "endpoint": None,
         "next_attempt": None,
         "backoff_seconds": 0,
         "consecutive_failures": 0,
         "last_attempt": None,
         "redirect": None,
         "target": None,
+        "history": [],
+        "last_success": None,
         "lost": {reason: 0 for reason in LOSS_REASONS},
         # Old dead letters / quarantined files dropped by the 1 MiB caps of rejected/ and quarantine/.
         "dropped": {"rejected": 0, "quarantine": 0},
@@ -50,9 +90,14 @@ def merge_saved(saved: object) -> dict[str, Any]:
     if not isinstance(saved, dict):
         return state
     state.update({k: v for k, v in saved.items() if k in state and k != "lost"})
+    if not isinstance(state["history"], list):
+        state["history"] = []
     lost = saved.get("lost")
     if isinstance(lost, dict):
-        state["lost"].update({k: v for k, v in lost.items() if k in LOSS_REASONS and isinstance(v, int)})
+        for key, value in lost.items():
+            reason = _LEGACY_LOSS_KEYS.get(key, key)
+            if reason in LOSS_REASONS and count(value):
+                state["lost"][reason] += count(value)
     return state
 
 
@@ -80,13 +125,33 @@ def record_target(state: dict[str, Any], endpoint: str, sent_to: str, ikey: str,
     state["target"] = {"endpoint": endpoint, "sent_to": sent_to, "ikey": ikey, "time": format_time(now)}
 
 
+def endpoint_id(endpoint: str, instrumentation_key: str) -> str:
+    """Names an ingestion endpoint and key without writing the key: `<endpoint>#<crc32 of key>`."""
+    return f"{endpoint.rstrip('/')}#{zlib.crc32(instrumentation_key.encode('utf-8')):08x}"
+
+
+def for_endpoint(state: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """`state` with the endpoint fields belonging to `endpoint`: another endpoint's move to history."""
+    previous = state.get("endpoint")
+    if previous == endpoint or previous is None:  # ours, or written before states named their endpoint
+        state["endpoint"] = endpoint
+        return state
+    if isinstance(previous, str) and isinstance(state.get("last_attempt"), dict):
+        earlier = [h for h in state["history"] if isinstance(h, dict) and h.get("endpoint") != previous]
+        state["history"] = [{"endpoint": previous, "last_attempt": state["last_attempt"]}] + earlier
+        del state["history"][HISTORY_LENGTH:]
+    fresh = empty_state()
+    state.update({field: fresh[field] for field in ENDPOINT_FIELDS}, endpoint=endpoint)
+    return state
+
+
 def format_time(moment: datetime) -> str:
     """ISO 8601 UTC with microseconds, ending in Z (the service's and our contract form)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_time(text: object) -> datetime | None:
-    """Parse our ISO form (or any fromisoformat-able UTC text); None when absent or bad."""
+def parse_iso_time(text: object) -> datetime | None:
+    """Parse our ISO form (or any fromisoformat-able UTC text) to an aware datetime; None when absent or bad."""
     if not isinstance(text, str) or not text:
         return None
     try:
@@ -96,12 +161,18 @@ def parse_time(text: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def backing_off(state: dict[str, Any], now: datetime) -> bool:
+parse_time = parse_iso_time  # the name the support report still imports; new code says parse_iso_time
+
+
+def backing_off(state: dict[str, Any], now: datetime, endpoint: str | None = None) -> bool:
     """True while the saved backoff says "not before T" and T is still ahead.
 
-    A T further ahead than any wait a sender writes (a clock that was wrong, an edited
-    file) is ignored: it must not stop automatic sending for days.
+    With `endpoint`, only a backoff written for that endpoint (or by a sender too old to
+    say) counts: a changed connection string starts fresh. A T further ahead than any wait a sender writes (a clock that was
+    wrong, an edited file) is ignored: it must not stop automatic sending for days.
     """
-    not_before = parse_time(state.get("next_attempt"))
+    if endpoint is not None and state.get("endpoint") not in (None, endpoint):
+        return False
+    not_before = parse_iso_time(state.get("next_attempt"))
     longest = timedelta(seconds=max(BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS))
     return not_before is not None and now < not_before <= now + longest

@@ -27,7 +27,7 @@ from telemetry_sender.protocol import (
     SPOOL_CAP_BYTES,
     STALE_TEMP_SECONDS,
 )
-from telemetry_sender.spool.layout import is_pending_name, lease_name, parse_lease_name, recorded_ns
+from telemetry_sender.spool.layout import is_pending_name, lease_holder, lease_name, parse_lease_name, recorded_ns
 from telemetry_sender.spool.state import format_time
 from telemetry_sender.spool.frozen import FrozenValue
 
@@ -89,9 +89,9 @@ def has_pending(layout: SpoolLayout) -> bool:
         return False
 
 
-def claim(layout: SpoolLayout, name: str, deadline: int) -> Path | None:
+def claim(layout: SpoolLayout, name: str, deadline: int, holder: str = "") -> Path | None:
     """Lease `name` by atomic rename; None when another drainer got it first (or it is gone)."""
-    lease = layout.spool / lease_name(name, deadline)
+    lease = layout.spool / lease_name(name, deadline, holder)
     try:
         os.rename(layout.spool / name, lease)
     except OSError:  # gone (another drainer won) or not ours to move
@@ -300,18 +300,20 @@ def _expired(name: str, mtime: float, now_unix: float, retention: float) -> bool
     return recorded < now_unix - retention
 
 
-def _dead_lease(name: str, now_unix: float) -> str | None:
-    """The original name of a lease whose deadline has passed (or lies implausibly far ahead); else None."""
+def _dead_lease(name: str, now_unix: float, holder: str | None = None) -> str | None:
+    """The original name of a dead lease, else None: one not `holder`'s (when given: the lock holder's),
+    or whose deadline has passed (or lies implausibly far ahead)."""
     parsed = parse_lease_name(name)
     original, deadline = parsed if parsed else (name[: -len(LEASE_SUFFIX)], 0)
-    return original if deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS else None
+    foreign = holder is not None and lease_holder(name) != holder
+    return original if foreign or deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS else None
 
 
 class _Sweep:
     """One housekeeping pass over an opened spool/ folder; each step adds to the counts."""
 
-    def __init__(self, spool: SafeDir, now_unix: float, retention: float) -> None:
-        self.spool, self.now, self.retention = spool, now_unix, retention
+    def __init__(self, spool: SafeDir, now_unix: float, retention: float, holder: str | None = None) -> None:
+        self.spool, self.now, self.retention, self.holder = spool, now_unix, retention, holder
         self.expired = self.stale = self.released = self.pending = self.total = 0
 
     def scan(self) -> list[tuple[Entry, str]]:
@@ -324,7 +326,7 @@ class _Sweep:
                 if _stale(entry, self.now) and self._delete(entry.name):
                     self.stale += 1
             elif entry.name.endswith(LEASE_SUFFIX):
-                original = _dead_lease(entry.name, self.now)
+                original = _dead_lease(entry.name, self.now, self.holder)
                 if original is not None:
                     dead.append((entry, original))
             elif is_pending_name(entry.name):
@@ -378,8 +380,14 @@ def sweep(
     now_unix: float,
     retention: float = RETENTION_SECONDS,
     cap_bytes: int = SPOOL_CAP_BYTES,
+    holder: str | None = None,
 ) -> SweepResult:
-    """Housekeeping under the lock: reap stale temp files (every folder), give back dead leases, expire, cap."""
+    """Housekeeping under the lock: reap stale temp files (every folder), give back dead leases, expire, cap.
+
+    `holder` is the lock holder's lease name: every lease not its own belongs to a sender
+    that died (only the lock holder claims), so it is given back at once; without a
+    holder only leases past their deadline are.
+    """
     try:
         root = SafeDir.open_root(layout.root)
     except OSError:  # no spool yet, or a root that is not a real folder: nothing to sweep
@@ -390,7 +398,7 @@ def sweep(
         except OSError:
             return SweepResult()
         with spool:
-            pass_ = _Sweep(spool, now_unix, retention)
+            pass_ = _Sweep(spool, now_unix, retention, holder)
             pass_.release_dead_leases(pass_.scan())
             pass_.stale += _reap_other_folders(root, layout, now_unix)
             evicted = pass_.evict_over(layout, cap_bytes)

@@ -55,7 +55,7 @@ STUCK_SENDER = r"""
 import argparse, socket, sys, time
 from pathlib import Path
 from telemetry_sender.spool.layout import SpoolLayout
-from telemetry_sender.sender.drain import command_send
+from telemetry_sender.sender.command import command_send
 if sys.argv[3] == "dns":
     socket.getaddrinfo = lambda *a, **k: time.sleep(3600)
 args = argparse.Namespace(background=True, json=False)

@@ -110,7 +110,7 @@ def test_permanent_rejection_dead_letters_and_continues(layout, clock, status):
     responses.post(URL, status=status, json={"itemsReceived": 3, "itemsAccepted": 0,
                                              "errors": [{"index": 0, "statusCode": status, "message": "nope"}]})
     report = run(layout, clock)
-    assert report.rejected == 3 and report.sent == 0 and report.outcome == "empty"
+    assert report.rejected == 3 and report.sent == 0 and report.outcome == "rejected"  # issue 10: rejected is not delivered
     assert pending(layout) == []
     assert sorted(json.loads(p.read_text())["message"] for p in layout.rejected.iterdir()) == ["nope"] * 3
     assert load_state(layout.state_file)["lost"]["rejected"] == 3
@@ -250,7 +250,7 @@ def test_corrupt_files_are_quarantined_and_the_rest_sent(layout, clock):
     assert report.quarantined == 1 and sent_ids() == ids
     assert (layout.quarantine / bad).read_bytes() == b"{not json"  # unchanged
     assert json.loads((layout.quarantine / f"{bad}.why.json").read_text())["reason"] == "corrupt: not JSON"
-    assert load_state(layout.state_file)["lost"]["corrupt"] == 1
+    assert load_state(layout.state_file)["lost"]["quarantined"] == 1
 
 
 @responses.activate(registry=registries.OrderedRegistry)
@@ -285,12 +285,13 @@ def test_a_sender_that_backs_off_still_enforces_retention_and_the_cap(layout, cl
 
     old = clock() - timedelta(days=8)
     spool_events(layout, 2, when=old)
+    spool_events(layout, 1)  # the command that started this sender (evidence that the clock is right)
     state = load_state(layout.state_file)
     state["next_attempt"] = format_time(clock() + timedelta(minutes=10))
     save_state(layout.state_file, state)
     report = drain(layout, settings_for(ENDPOINT), manual=False, now=clock)
     assert report.outcome == "backing-off" and len(responses.calls) == 0
-    assert pending(layout) == [] and load_state(layout.state_file)["lost"]["expired"] == 2
+    assert len(pending(layout)) == 1 and load_state(layout.state_file)["lost"]["expired"] == 2
 
 
 def test_a_second_sender_exits_at_once_when_locked(layout, clock):
@@ -363,7 +364,7 @@ def test_send_command_prints_one_line_or_json(layout, monkeypatch, capsys, tmp_p
     import argparse
 
     from telemetry_sender.emulator.server import Emulator
-    from telemetry_sender.sender.drain import command_send
+    from telemetry_sender.sender.command import command_send
 
     monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure"))
     monkeypatch.delenv("DO_NOT_TRACK", raising=False)
@@ -443,7 +444,7 @@ def test_a_fifo_as_sender_log_does_not_block(tmp_path):
     _log_through(tmp_path / "sender.log", "hello")  # no reader: opening for write would block forever
 
 
-@pytest.mark.parametrize("linked", ["spool", "root", "sender.lock"])
+@pytest.mark.parametrize("linked", ["spool", "root"])
 def test_a_symlinked_spool_part_is_refused_not_followed(tmp_path, clock, linked):
     elsewhere = SpoolLayout(tmp_path / "elsewhere")
     spool_events(elsewhere, 2)
@@ -473,7 +474,7 @@ def test_symlinked_rejected_and_quarantine_folders_are_never_written_through(lay
                                           "errors": [{"index": 0, "statusCode": 400, "message": "no"}]})
     report = run(layout, clock)
     assert (report.rejected, report.quarantined) == (1, 1) and list(outside.iterdir()) == []
-    assert pending(layout) == [] and load_state(layout.state_file)["lost"]["corrupt"] == 1
+    assert pending(layout) == [] and load_state(layout.state_file)["lost"]["quarantined"] == 1
 
 
 @responses.activate(registry=registries.OrderedRegistry)
@@ -552,7 +553,7 @@ def test_a_background_lifetime_counts_from_the_process_start(layout):
     spool_events(layout, 2)
     code = ("import argparse, sys, time\nfrom pathlib import Path\ntime.sleep(1.5)\n"  # e.g. the spawn bootstrap's wait
             "from telemetry_sender.sender.lifetime import process_age\nfrom telemetry_sender.spool.layout import SpoolLayout\n"
-            "from telemetry_sender.sender.drain import command_send\nprint(process_age())\n"
+            "from telemetry_sender.sender.command import command_send\nprint(process_age())\n"
             "args = argparse.Namespace(background=True, json=False)\n"
             "sys.exit(command_send(args, SpoolLayout(Path(sys.argv[1])), lifetime_seconds=1.0))\n")
     done = subprocess.run([sys.executable, "-c", code, str(layout.root)], capture_output=True, text=True, timeout=60)

@@ -109,12 +109,15 @@ def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
             os.close(fd)
     report = wait_for(layout.root / "report.json")
     assert report["pid"] == pid
-    assert report["argv"] == ["send", "--spool", str(layout.root), "--background"]
+    # The spawner took the lock for its child and handed it down (issue 10: one sender per burst).
+    assert report["argv"][:4] == ["send", "--spool", str(layout.root), "--background"]
+    assert report["argv"][4] == "--lock-fd"
+    lock_fd = int(report["argv"][5])
     assert report["module"] == str(parent / "telemetry_sender" / "cli.py")
     assert report["cwd"] == str(layout.root)
     assert report["sid"] == pid  # leader of its own session
     assert report["stdio"] == ["/dev/null"] * 3
-    assert set(report["fds"]) <= {0, 1, 2, 3}  # stdio plus the descriptor listing /proc/self/fd
+    assert set(report["fds"]) <= {0, 1, 2, 3, lock_fd}  # stdio, the lock, the descriptor listing /proc/self/fd
     assert report["isolated"] == 1
     assert report["sched"] == getattr(os, "SCHED_IDLE", report["sched"]) or report["nice"] >= 10
     os.waitpid(pid, 0)
@@ -142,7 +145,7 @@ def test_should_spawn_respects_lock_and_backoff(tmp_path):
 def test_lower_priority_on_a_real_child():
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
-        how = spawn.lower_priority(child.pid)
+        how = spawn.lower_child_priority(child.pid)
         # on Linux (same user) one of the two must work: "normal" would mean it silently failed
         assert how in (("idle", "nice") if sys.platform.startswith("linux") else ("idle", "nice", "normal"))
         if how == "idle":

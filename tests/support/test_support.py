@@ -54,7 +54,7 @@ def test_status_json_answers_the_support_questions(spool, config_dir):
     assert doc["last_attempt"] == "2026-11-25T09:10:00.000000Z"
     assert doc["last_outcome"] == "backing-off" and doc["last_status"] == 429
     assert doc["next_attempt"] == "2026-11-25T10:00:00.000000Z"
-    assert doc["lost"] == {"expired": 4, "evicted": 1, "rejected": 1, "corrupt": 2, "opted_out": 0}
+    assert doc["lost"] == {"expired": 4, "evicted": 1, "rejected": 1, "quarantined": 2, "opted_out": 0}  # an old "corrupt" count reads as quarantined
     assert doc["rejected"] == 1 and doc["quarantined"] == 1
     assert doc["dropped"] == {"rejected": 3, "quarantine": 0}
     assert doc["sender_running"] is False
@@ -387,7 +387,7 @@ def test_hand_edited_counters_read_as_the_sender_counts_them():
     doc = support_report.build_status(root="r", files=[], oldest_envelope=None, state_doc=saved, state_problem=None,
                                       settings=settings, sender_running=False, now=T0)
     assert doc["consecutive_failures"] == 0
-    assert doc["lost"] == {"expired": 0, "evicted": 3, "rejected": 0, "corrupt": 0, "opted_out": 0}
+    assert doc["lost"] == {"expired": 0, "evicted": 3, "rejected": 0, "quarantined": 0, "opted_out": 0}
     assert doc["dropped"] == {"rejected": 0, "quarantine": 1}
 
 

@@ -1,0 +1,279 @@
+"""Issue 10 in the drain: a dead sender's claims back at once, rejections never "delivered", backoff per
+endpoint, our own files repaired, and wrong clocks that never destroy events."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+import responses
+from responses import registries
+
+from sender_fixtures import FakeClock, event_ids, settings_for, spool_events
+from telemetry_sender.sender.drain import drain
+from telemetry_sender.sender.transport import RequestsTransport
+from telemetry_sender.spool import lock, repair, store
+from telemetry_sender.spool.layout import SpoolLayout, lease_holder
+from telemetry_sender.spool.state import backing_off, endpoint_id, format_time, load_state, save_state
+
+ENDPOINT = "http://127.0.0.1:9"
+OTHER = "http://127.0.0.1:10"
+URL = ENDPOINT + "/v2.1/track"
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+TOO_OLD = "Field 'time' on type 'Envelope' is older than the allowed min date. Expected: 2026-11-28"
+
+
+@pytest.fixture
+def layout(tmp_path):
+    return SpoolLayout(tmp_path / "telemetry")
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(NOW)
+
+
+def ok(count):
+    return {"itemsReceived": count, "itemsAccepted": count, "errors": [], "appId": None}
+
+
+def bodies():
+    return [json.loads(gzip.decompress(call.request.body)) for call in responses.calls]
+
+
+def run(layout, clock, manual=True, endpoint=ENDPOINT, **kwargs):
+    return drain(layout, settings_for(endpoint), manual=manual, transport=RequestsTransport(), now=clock,
+                 rng=random.Random(3), **kwargs)
+
+
+def claim_as_dead_sender(layout, count):
+    """Leave `count` events claimed by a sender that died (lease deadline far ahead)."""
+    names = list(store.iter_pending_names(layout))[:count]
+    for name in names:
+        assert store.claim(layout, name, int(NOW.timestamp()) + 3600, "4242-deadbeef") is not None
+    return names
+
+
+# --- a dead sender's claims -------------------------------------------------------------
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_send_takes_back_a_dead_senders_claims_at_once(layout, clock):
+    ids = spool_events(layout, 5)
+    claim_as_dead_sender(layout, 3)
+    responses.post(URL, json=ok(5))
+    report = run(layout, clock)
+    assert report.outcome == "delivered" and report.sent == 5
+    assert sorted(event_ids(bodies()[0])) == sorted(ids)
+    assert list(layout.spool.iterdir()) == []
+
+
+def test_leases_name_their_holder_and_old_leases_still_parse():
+    from telemetry_sender.spool.layout import lease_name, parse_lease_name
+
+    name = "00000000000000000001-abcdef012345.json"
+    assert parse_lease_name(lease_name(name, 99, "12-ab")) == (name, 99)
+    assert lease_holder(lease_name(name, 99, "12-ab")) == "12-ab"
+    assert parse_lease_name(f"{name}.99.lease") == (name, 99) and lease_holder(f"{name}.99.lease") == ""
+    assert parse_lease_name(f"{name}.99.b@d.lease") is None
+
+
+def test_only_the_lock_holders_own_leases_survive_the_sweep(layout):
+    spool_events(layout, 2)
+    first, second = store.iter_pending_names(layout)
+    store.claim(layout, first, int(NOW.timestamp()) + 600, "1-aa")
+    store.claim(layout, second, int(NOW.timestamp()) + 600, "2-bb")
+    swept = store.sweep(layout, NOW.timestamp(), holder="1-aa")
+    assert swept.released_leases == 1 and list(store.iter_pending_names(layout)) == [second]
+
+
+# --- rejections are not deliveries -------------------------------------------------------
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_wrong_key_is_rejected_not_delivered(layout, clock, capsys, monkeypatch):
+    from telemetry_sender.sender import command
+
+    spool_events(layout, 2)
+    errors = [{"index": i, "statusCode": 400, "message": "Invalid instrumentation key"} for i in range(2)]
+    responses.post(URL, status=400, json={"itemsReceived": 2, "itemsAccepted": 0, "errors": errors})
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", f"InstrumentationKey=k;IngestionEndpoint={ENDPOINT}")
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.setenv("AZURE_CORE_COLLECT_TELEMETRY", "yes")
+    assert command.command_send(argparse.Namespace(json=True, background=False), layout) == 1
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["outcome"] == "rejected" and printed["rejected"] == 2 and printed["sent"] == 0
+    assert "Invalid instrumentation key" in printed["detail"] and "2" in printed["detail"]
+    last = load_state(layout.state_file)["last_attempt"]
+    assert last["outcome"] == "rejected" and last["status"] == 400 and "Invalid instrumentation key" in last["detail"]
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_some_accepted_some_rejected_is_still_rejected(layout, clock):
+    spool_events(layout, 3)
+    responses.post(URL, status=206, json={"itemsReceived": 3, "itemsAccepted": 2,
+                                          "errors": [{"index": 1, "statusCode": 400, "message": "bad field"}]})
+    report = run(layout, clock)
+    assert (report.outcome, report.sent, report.rejected) == ("rejected", 2, 1)
+    assert not report.outcome.all_accepted
+    assert load_state(layout.state_file)["last_attempt"]["outcome"] == "rejected"
+
+
+def test_the_report_and_the_saved_counters_count_a_loss_together():
+    from telemetry_sender.sender.report import DrainReport
+    from telemetry_sender.spool.state import LossReason, empty_state
+
+    state, report = empty_state(), DrainReport()
+    report.lose(state, LossReason.QUARANTINED, 2)
+    report.lose(state, LossReason.EXPIRED, 0)
+    assert report.quarantined == 2 and state["lost"]["quarantined"] == 2 and state["lost"]["expired"] == 0
+
+
+def test_old_state_files_count_corrupt_as_quarantined():
+    from telemetry_sender.spool.state import merge_saved
+
+    assert merge_saved({"lost": {"corrupt": 2, "quarantined": 1}})["lost"]["quarantined"] == 3
+
+
+# --- backoff and redirects belong to an endpoint ----------------------------------------------
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_changed_connection_string_starts_fresh(layout, clock):
+    from telemetry_sender.sender.spawn import should_spawn
+
+    spool_events(layout, 1)
+    responses.post(OTHER + "/v2.1/track", status=503)
+    assert run(layout, clock, endpoint=OTHER).outcome == "backing-off"
+    state = load_state(layout.state_file)
+    assert state["endpoint"] == endpoint_id(OTHER, "00000000-0000-0000-0000-000000000001")
+    assert backing_off(state, NOW, state["endpoint"])
+    env_new = {"APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=k;IngestionEndpoint={ENDPOINT}"}
+    env_old = {"APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={OTHER}"}
+    assert should_spawn(layout, NOW, env=env_new) and not should_spawn(layout, NOW, env=env_old)
+    responses.post(URL, json=ok(1))
+    report = run(layout, clock, manual=False)  # automatic: the old endpoint's backoff does not hold it back
+    assert report.outcome == "delivered"
+    state = load_state(layout.state_file)
+    assert state["last_attempt"]["outcome"] == "delivered" and state["next_attempt"] is None
+    assert state["history"][0]["endpoint"].startswith(OTHER) and state["history"][0]["last_attempt"]["status"] == 503
+
+
+# --- our own files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("planted", ["lock-dir", "lock-symlink", "lock-fifo", "state-dir", "state-symlink"])
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_planted_lock_or_state_file_is_set_aside_and_everything_sent(layout, clock, tmp_path, planted):
+    ids = spool_events(layout, 2)
+    path = layout.lock_file if planted.startswith("lock") else layout.state_file
+    target = tmp_path / "target"
+    if planted.endswith("dir"):
+        path.mkdir()
+        (path / "keep").write_text("x")
+    elif planted.endswith("symlink"):
+        path.symlink_to(target)
+    else:
+        os.mkfifo(path)
+    responses.post(URL, json=ok(2))
+    report = run(layout, clock, manual=False)
+    assert report.outcome == "delivered" and sorted(event_ids(bodies()[0])) == sorted(ids)
+    assert not target.exists()  # never followed
+    aside = [p for p in layout.root.iterdir() if repair.SET_ASIDE_MARK in p.name]
+    assert len(aside) == 1 and (not planted.endswith("dir") or (aside[0] / "keep").read_text() == "x")
+    assert path.is_file() and not path.is_symlink()
+
+
+def test_when_our_file_cannot_be_set_aside_the_drain_says_why_and_still_sweeps(layout, clock, monkeypatch):
+    spool_events(layout, 1, when=NOW - timedelta(days=8))
+    spool_events(layout, 1)
+    layout.lock_file.mkdir()
+    real_rename = os.rename
+
+    def refuse(src, dst, *a, **k):
+        if str(src) == str(layout.lock_file):
+            raise PermissionError(13, "read-only")
+        return real_rename(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "rename", refuse)
+    report = run(layout, clock, manual=False)
+    assert report.outcome == "unsafe" and "sender.lock is a folder and cannot be set aside" in report.detail
+    assert report.expired == 1 and len(list(store.iter_pending_names(layout))) == 1
+
+
+# --- wrong clocks never destroy events -------------------------------------------------------
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_clock_eight_days_ahead_expires_nothing_recorded_at_the_right_time(layout):
+    ids = spool_events(layout, 3, when=NOW)
+    too_new = [{"index": i, "statusCode": 400, "message": "Field 'time' on type 'Envelope' is newer than the max date."}
+               for i in range(3)]
+    # The service (whose clock is right) refuses the times our wrong clock put on them, once.
+    responses.post(URL, status=400, json={"itemsReceived": 3, "itemsAccepted": 0, "errors": too_new},
+                   headers={"Date": format_datetime(NOW, usegmt=True)})
+    responses.post(URL, json=ok(3))
+    report = run(layout, FakeClock(NOW + timedelta(days=8)), manual=False)
+    assert report.expired == 0 and report.rejected == 0 and report.outcome == "delivered"
+    resent = bodies()[1]
+    assert event_ids(resent) == ids and all(e["time"] == format_time(NOW) for e in resent)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_clock_three_days_behind_does_not_restamp_correct_events(layout):
+    spool_events(layout, 2, when=NOW)
+    responses.post(URL, json=ok(2))
+    run(layout, FakeClock(NOW - timedelta(days=3)), manual=False)
+    assert all(e["time"] == format_time(NOW) for e in bodies()[0])
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_time_window_rejection_is_restamped_from_the_services_date_and_sent_once_more(layout, clock):
+    ids = spool_events(layout, 2, when=NOW)
+    service_now = NOW + timedelta(days=3)
+    errors = [{"index": 0, "statusCode": 400, "message": TOO_OLD}]
+    responses.post(URL, status=206, json={"itemsReceived": 2, "itemsAccepted": 1, "errors": errors},
+                   headers={"Date": format_datetime(service_now, usegmt=True)})
+    responses.post(URL, json=ok(1))
+    report = run(layout, clock)
+    assert (report.outcome, report.sent, report.rejected) == ("delivered", 2, 0)
+    resent = bodies()[1]
+    assert event_ids(resent) == ids[:1] and resent[0]["time"] == format_time(service_now)
+    assert resent[0]["data"]["baseData"]["properties"]["timestamp"] == format_time(NOW)  # the command's time kept
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_second_time_window_rejection_is_dead_lettered(layout, clock):
+    spool_events(layout, 1)
+    rejected = {"itemsReceived": 1, "itemsAccepted": 0, "errors": [{"index": 0, "statusCode": 400, "message": TOO_OLD}]}
+    responses.post(URL, status=400, json=rejected, headers={"Date": format_datetime(NOW, usegmt=True)})
+    responses.post(URL, status=400, json=rejected)
+    report = run(layout, clock)
+    assert len(responses.calls) == 2 and report.rejected == 1 and report.outcome == "rejected"
+
+
+# --- the lock handed down ----------------------------------------------------------------------
+
+
+def test_a_lock_handed_down_is_adopted_and_released(layout, clock):
+    layout.root.mkdir(parents=True)
+    held = lock.try_acquire(layout.lock_file)
+    adopted = lock.adopt(os.dup(held.fd), layout.lock_file)
+    held.detach()
+    assert adopted is not None and lock.is_held(layout.lock_file)
+    report = drain(layout, settings_for(ENDPOINT), manual=False, transport=object(), now=clock, lock=adopted)
+    assert report.outcome == "empty" and not lock.is_held(layout.lock_file)
+
+
+def test_a_lock_on_a_replaced_file_does_not_count(layout):
+    layout.root.mkdir(parents=True)
+    held = lock.try_acquire(layout.lock_file)
+    os.rename(layout.lock_file, layout.root / "old.lock")
+    assert lock.adopt(os.dup(held.fd), layout.lock_file) is None
+    assert lock.try_acquire(layout.lock_file) is not None  # a fresh file: a fresh lock
