@@ -43,7 +43,7 @@ from telemetry_sender.spool.state import (
     endpoint_id,
     for_endpoint,
     load_state,
-    parse_iso_time,
+    parse_time,
     record_target,
     save_state,
 )
@@ -288,7 +288,7 @@ def _load_state(ctx: _Context) -> dict[str, Any]:
     """state.json as this endpoint's: another endpoint's backoff and redirect move to history."""
     state = for_endpoint(load_state(ctx.layout.state_file), ctx.endpoint)
     ctx.evidence = ClockEvidence(ctx.evidence.service_offset, _newest_recorded(ctx.layout),
-                                 parse_iso_time(state.get("last_success")))
+                                 parse_time(state.get("last_success")))
     return state
 
 

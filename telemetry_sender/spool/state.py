@@ -150,7 +150,7 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_iso_time(text: object) -> datetime | None:
+def parse_time(text: object) -> datetime | None:
     """Parse our ISO form (or any fromisoformat-able UTC text) to an aware datetime; None when absent or bad."""
     if not isinstance(text, str) or not text:
         return None
@@ -159,9 +159,6 @@ def parse_iso_time(text: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-parse_time = parse_iso_time  # the name the support report still imports; new code says parse_iso_time
 
 
 def backing_off(state: dict[str, Any], now: datetime, endpoint: str | None = None) -> bool:
@@ -173,6 +170,6 @@ def backing_off(state: dict[str, Any], now: datetime, endpoint: str | None = Non
     """
     if endpoint is not None and state.get("endpoint") not in (None, endpoint):
         return False
-    not_before = parse_iso_time(state.get("next_attempt"))
+    not_before = parse_time(state.get("next_attempt"))
     longest = timedelta(seconds=max(BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS))
     return not_before is not None and now < not_before <= now + longest

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.safe_dir import Skipped
+from telemetry_sender.spool.state import endpoint_id
 from telemetry_sender.support import render, report
 from telemetry_sender.support.reader import SpoolReader, UnsafeRootError
 from telemetry_sender.text import printable
@@ -68,8 +69,10 @@ def settings_view(env: Mapping[str, str]) -> report.SettingsView:
     except Exception as exc:  # the support view must render even when settings cannot be read
         logger.debug("settings could not be resolved: %s", type(exc).__name__)
         return report.SettingsView(False, f"settings could not be read ({type(exc).__name__})", "", None)
-    endpoint = settings.connection.ingestion_endpoint if settings.connection else None
-    return report.SettingsView(settings.enabled, settings.reason, settings.connection_source, endpoint)
+    connection = settings.connection
+    endpoint = connection.ingestion_endpoint if connection else None
+    endpoint_key = endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key) if connection else None
+    return report.SettingsView(settings.enabled, settings.reason, settings.connection_source, endpoint, endpoint_key)
 
 
 def sender_running(layout: SpoolLayout) -> bool:
@@ -120,7 +123,21 @@ def collect_status(layout: SpoolLayout, env: Mapping[str, str], now: datetime) -
         sender_running=sender_running(layout),
         now=now,
         folder=folder,
+        own_file_problems=own_file_problems(layout),
     )
+
+
+def own_file_problems(layout: SpoolLayout) -> list[str]:
+    """What sits at the sender's own file names instead of its files (a sender sets it aside; lstat only)."""
+    from telemetry_sender.spool import repair
+
+    found = []
+    for path in (layout.lock_file, layout.state_file):
+        wrong = repair.problem(path)
+        if wrong:
+            found.append(f"{path.name} is {wrong}: the next sender sets it aside, or says in "
+                         f"{layout.log_file.name} why it cannot")
+    return found
 
 
 def iter_show(layout: SpoolLayout, *, last: int | None = None, command: str | None = None,

@@ -130,7 +130,10 @@ def _spool_lines(doc: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]
     if doc.get("looks_copied"):
         lines.append(("Looks copied", "yes: " + "; ".join(hints)))
     pending = f"{plural(doc['pending'], 'event')}, {size_text(doc['pending_bytes'])}"
-    if doc.get("leased"):
+    if doc.get("leased_by_dead_sender"):
+        pending += (f" ({doc['leased_by_dead_sender']} claimed by a sender that is no longer running: "
+                    "the next sender or `send` takes them back)")
+    elif doc.get("leased"):
         pending += f" ({doc['leased']} claimed by a sender)"
     if doc.get("oldest"):
         pending += f", oldest {doc['oldest']} ({ago(doc['oldest'], now)})"
@@ -155,6 +158,12 @@ def _spool_lines(doc: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]
     lines.append(("Sender", "running" if doc["sender_running"] else "not running"))
     if doc.get("state_file_problem"):
         lines.append(("State file", str(doc["state_file_problem"])))
+    for problem in doc.get("own_file_problems") or ():
+        lines.append(("Not sending", str(problem)))
+    previous = doc.get("previous_endpoint")
+    if previous:
+        lines.append(("Earlier endpoint", f"{previous.get('endpoint_host') or 'unknown'}: last attempt "
+                      f"{previous.get('last_attempt') or 'none'} {previous.get('last_outcome') or ''}".rstrip()))
     for entry in doc.get("skipped") or []:
         lines.append(("Not read", f"{entry['path']}: {entry['reason']}"))
     return lines

@@ -52,6 +52,7 @@ class SettingsView:
     reason: str
     source: str
     endpoint: str | None
+    endpoint_id: str | None = None  # spool.state.endpoint_id of the configured connection string
 
 
 # --- names and parsing -------------------------------------------------------------------
@@ -290,12 +291,18 @@ def build_status(
     sender_running: bool,
     now: datetime,
     folder: FolderFacts | None = None,
+    own_file_problems: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The `status` document (DESIGN.md contract keys plus additive details)."""
     files = list(files)
     folder = folder or FolderFacts(this_machine_root=root)
     pending = sorted((f for f in files if f.state in (PENDING, LEASED)), key=lambda f: f.name)
     state = merge_saved(state_doc)  # as the sender reads it
+    previous = _other_endpoint(state, settings)
+    if state.get("endpoint") not in (None, settings.endpoint_id) and settings.endpoint_id:
+        # The backoff, redirect and last attempt belong to an endpoint no longer configured.
+        state.update(next_attempt=None, last_attempt=None, redirect=None, consecutive_failures=0)
+    leased = sum(1 for f in pending if f.state == LEASED)
     last = state.get("last_attempt") if isinstance(state.get("last_attempt"), dict) else {}
     next_attempt = normal_time(state.get("next_attempt"))
     redirect = state.get("redirect") if isinstance(state.get("redirect"), dict) else {}
@@ -312,7 +319,9 @@ def build_status(
         "spool": root,
         "pending": len(pending),
         "pending_bytes": sum(f.size for f in pending),
-        "leased": sum(1 for f in pending if f.state == LEASED),
+        "leased": leased,
+        # Claims of a sender that is no longer running: the next sender (or `send`) takes them back at once.
+        "leased_by_dead_sender": 0 if sender_running else leased,
         "oldest": event_time(oldest_envelope, pending[0].name) if pending else None,
         "newest": _name_time_text(pending[-1].name) if pending else None,
         "last_attempt": normal_time(last.get("time")),
@@ -338,8 +347,32 @@ def build_status(
         "looks_copied": bool(hints) and hints != ["no sender running"],
         "copied_hints": hints,
         "skipped": [{"path": s.path, "kind": s.kind.value, "reason": s.reason} for s in folder.skipped],
+        "own_file_problems": list(own_file_problems),
+        "previous_endpoint": previous,
         "now": format_time(now),
     }
+
+
+def _other_endpoint(state: Mapping[str, Any], settings: SettingsView) -> dict[str, Any] | None:
+    """The last attempt at an endpoint other than the configured one (history), or None.
+
+    Either the saved state still belongs to the earlier endpoint (no sender has run since the
+    connection string changed), or the sender moved it to `history`.
+    """
+    saved, current = state.get("endpoint"), settings.endpoint_id
+    if current is None:
+        return None
+    if isinstance(saved, str) and saved != current:
+        earlier = {"endpoint": saved, "last_attempt": state.get("last_attempt")}
+    else:
+        history = [h for h in state.get("history") or () if isinstance(h, dict) and h.get("endpoint") != current]
+        if not history:
+            return None
+        earlier = history[0]
+    last = earlier.get("last_attempt") if isinstance(earlier.get("last_attempt"), dict) else {}
+    host = endpoint_host(str(earlier.get("endpoint") or "").partition("#")[0])
+    return {"endpoint_host": host, "last_attempt": normal_time(last.get("time")),
+            "last_outcome": _text_or_none(last.get("outcome")), "last_detail": _text_or_none(last.get("detail"))}
 
 
 def copied_hints(root: str, folder: FolderFacts, sender_running: bool) -> list[str]:

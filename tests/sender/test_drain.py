@@ -20,7 +20,8 @@ from telemetry_sender.spool.layout import parse_lease_name, recorded_ns
 from telemetry_sender.spool.write import write_event
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.sender.drain import DrainReport, drain
-from telemetry_sender.spool.state import load_state, parse_time
+from telemetry_sender.spool.state import load_state
+from telemetry_sender.spool.state import parse_time
 from telemetry_sender.sender.transport import RequestsTransport
 
 ENDPOINT = "http://127.0.0.1:9"
