@@ -2,7 +2,8 @@
 
 Rows: 1 recorder cost in-process (and its alternatives), 2 whole `az` command wall time,
 3 import time, 4 sender drain rate, 5 sender peak memory, 6 end-to-end latency, 7 spool cap,
-8 error scrubbing (4 KB message, vocabulary load, nothing loaded by a successful command).
+8 error scrubbing (4 KB message, vocabulary load, nothing loaded by a successful command),
+9 sender processes during a burst of 50 commands, 10 crash → full delivery by the next `send`.
 Progress goes to stderr, the table to stdout. Everything runs under one temporary folder
 (removed at the end) with its own AZURE_CONFIG_DIR; every process the bench starts, directly
 or through az, is ended by pid before it exits. Takes about 3-4 minutes on 2 cores.
@@ -41,14 +42,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
     """All rows, in table order, plus notes for the report."""
-    from benchlib import azrun, imports, recorder, scrubbing, senderrun
+    from benchlib import azrun, bursts, imports, recorder, scrubbing, senderrun
     from benchlib.endpoints import Endpoints
     from benchlib.fixtures import make_project, sample_envelope
 
     sizes = dict(rec_rounds=2, per_block=20, cold=5, az_rounds=3, imports=5, latency=3, drain=2000, naive=200,
-                 memory=(0, 200, 5000), cap=12 * 1024 * 1024, scrub=200) if quick else dict(
+                 memory=(0, 200, 5000), cap=12 * 1024 * 1024, scrub=200, bursts=1, crashes=1) if quick else dict(
         rec_rounds=4, per_block=50, cold=15, az_rounds=40, imports=20, latency=6, drain=10_000, naive=1_000,
-        memory=(0, 1_000, 50_000), cap=20 * 1024 * 1024, scrub=2_000)
+        memory=(0, 1_000, 50_000), cap=20 * 1024 * 1024, scrub=2_000, bursts=3, crashes=3)
     notes: list[str] = []
     endpoints = Endpoints.start()
     try:
@@ -74,12 +75,16 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
         cap = senderrun.measure_cap(tmp / "sender", endpoints, envelope, sizes["cap"], progress)
         progress("row 8: error scrubbing")
         scrubbed = scrubbing.measure(tmp / "scrub", sizes["scrub"], progress)
+        progress("row 9: a burst of 50 az commands")
+        burst = bursts.measure_burst(bench, commands=50, rounds=sizes["bursts"], progress=progress)
+        progress("row 10: crash, then send")
+        crashes = bursts.measure_crash(tmp / "crash", envelope, runs=sizes["crashes"], count=2000, progress=progress)
     finally:
         endpoints.close()
     rows = [*recorder.rows(measured), *recorder.cold_rows(cold), *recorder.alternative_rows(measured, alternatives),
             *azrun.command_rows(commands), *imports.rows(imported), *senderrun.drain_rows(drain),
             *senderrun.memory_rows(memory), *azrun.latency_rows(latencies), *senderrun.cap_rows(cap),
-            *scrubbing.rows(scrubbed)]
+            *scrubbing.rows(scrubbed), *bursts.burst_rows(burst), *bursts.crash_rows(crashes)]
     if quick:
         notes.append("--quick run: too few iterations for real numbers.")
     return rows, notes
