@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from telemetry_sender import VERSION
 from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
-from telemetry_sender.sender import state_writes
+from telemetry_sender.sender import ownership, state_writes
 from telemetry_sender.sender.batch import (
     BatchBuffer,
     encode_body,
@@ -34,9 +34,9 @@ from telemetry_sender.sender.clock import ClockEvidence, expiry_now, parse_http_
 from telemetry_sender.sender.dictionary import enforce_dictionary
 from telemetry_sender.sender.policy import BatchVerdict, ItemRejection, VerdictKind, classify
 from telemetry_sender.sender.report import DrainProgress, DrainReport, Outcome
-from telemetry_sender.spool import repair, store
+from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import SpoolLayout, is_pending_name, parse_lease_name, recorded_ns
-from telemetry_sender.spool.lock import SpoolLock, try_acquire
+from telemetry_sender.spool.lock import SpoolLock
 from telemetry_sender.spool.state import (
     LossReason,
     backing_off,
@@ -354,50 +354,7 @@ def _purge_opted_out(ctx: _Context) -> None:
     save_state(ctx.layout.state_file, state)
 
 
-# --- the lock and our own files ----------------------------------------------------------
-
-
-def _take_lock(ctx: _Context, lock: SpoolLock | None) -> tuple[SpoolLock | None, str]:
-    """The spool lock (`lock` when one was passed down; None when another sender has it), or why
-    it cannot be had at all. A folder, symlink or other non-file at sender.lock or state.json is
-    set aside first.
-    """
-    problems = []
-    ours = (ctx.layout.state_file,) if lock is not None else (ctx.layout.lock_file, ctx.layout.state_file)
-    for path in ours:
-        moved, problem = repair.set_aside(path, time.time_ns())
-        if moved:
-            logger.warning("%s", moved)
-        if problem:
-            problems.append(problem)
-    if problems:
-        if lock is not None:
-            lock.release()
-        return None, "; ".join(problems)
-    if lock is not None:
-        _log_held(lock)
-        return lock, ""
-    try:
-        return _acquire(ctx.layout), ""
-    except OSError as exc:
-        return None, f"cannot take the lock {ctx.layout.lock_file.name} ({type(exc).__name__}): refusing to drain"
-
-
-def _acquire(layout: SpoolLayout) -> SpoolLock | None:
-    held = try_acquire(layout.lock_file)  # raises OSError for a symlinked or unusable lock file
-    if held is not None:
-        _log_held(held)
-    return held
-
-
-def _log_held(held: SpoolLock) -> None:
-    # The monotonic stamps let tests check that drains never overlap (one live drainer).
-    logger.info("lock acquired by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
-
-
-def _release(held: SpoolLock) -> None:
-    logger.info("lock released by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
-    held.release()
+# --- without the lock ----------------------------------------------------------------------
 
 
 def _cap_without_lock(ctx: _Context) -> None:
@@ -439,13 +396,13 @@ def _drain_held(ctx: _Context, held: SpoolLock, manual: bool, progress: Progress
         outcome = _pass(ctx, manual, progress)
         if outcome is not Outcome.EMPTY:
             return outcome, held
-        _release(held)
+        ownership.release(held)
         # Two passes in a row that could claim nothing: what is left cannot be claimed, stop.
         idle_passes = idle_passes + 1 if ctx.report.claimed == claimed_before else 0
         if idle_passes >= 2 or not store.has_pending(ctx.layout):
             return outcome, None
         try:
-            again = _acquire(ctx.layout)
+            again = ownership.acquire(ctx.layout)
         except OSError:
             again = None
         if again is None:
@@ -479,7 +436,7 @@ def drain(
         if lock is not None:
             lock.release()
         return refused
-    held, problem = _take_lock(ctx, lock)
+    held, problem = ownership.take_lock(ctx.layout, lock)
     if problem:
         logger.warning("not draining: %s", problem)
         _cap_without_lock(ctx)
@@ -500,6 +457,6 @@ def drain(
         return ctx.stop(outcome)
     finally:
         if held is not None:
-            _release(held)
+            ownership.release(held)
         if owned_transport is not None:
             owned_transport.close()  # the pooled connections are ours to close
