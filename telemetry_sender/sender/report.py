@@ -64,6 +64,9 @@ class DrainReport:
     rejection: str = ""  # the service's message on the first event it rejected
     claimed: int = 0  # files leased by this drain (how it notices that nothing more can be claimed)
 
+    def __post_init__(self) -> None:
+        self.outcome = Outcome(self.outcome)  # "delivered" and Outcome.DELIVERED alike
+
     def lose(self, state: dict[str, Any], reason: LossReason, number: int = 1) -> None:
         """Count `number` events lost for `reason`, here and in the saved counters alike."""
         if number <= 0:

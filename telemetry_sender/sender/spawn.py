@@ -115,15 +115,15 @@ def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[
     return not backing_off(load_state(layout.state_file), now or datetime.now(timezone.utc), endpoint)
 
 
-def _inheritable_fds(keep: int | None = None) -> list[int]:
-    """Descriptors above stdio that a child would inherit (Python's own are close-on-exec), but `keep`."""
+def _inheritable_fds() -> list[int]:
+    """Descriptors above stdio that a child would inherit (Python's own are close-on-exec)."""
     try:
         candidates = [int(name) for name in os.listdir("/proc/self/fd" if sys.platform.startswith("linux") else "/dev/fd")]
     except (OSError, ValueError):
         candidates = list(range(3, 256))
     found = []
     for fd in candidates:
-        if fd > 2 and fd != keep:
+        if fd > 2:
             try:
                 if os.get_inheritable(fd):
                     found.append(fd)
@@ -164,10 +164,18 @@ def lower_child_priority(pid: int) -> str:
     return "normal"
 
 
-def _spawn_posix(argv: list[str], env: Mapping[str, str], keep: int | None) -> int:
-    return os.posix_spawn(
-        argv[0], argv, env, file_actions=posix_file_actions(inherited=_inheritable_fds(keep)), setsid=True
-    )
+def _child_lock_fd(lock_fd: int) -> int:
+    """The descriptor number the child finds the lock at (posix_spawn duplicates it there, in the child only)."""
+    return 3 if lock_fd != 3 else 4
+
+
+def _spawn_posix(argv: list[str], env: Mapping[str, str], lock_fd: int | None) -> int:
+    actions = posix_file_actions(inherited=_inheritable_fds())
+    if lock_fd is not None:
+        # Duplicated in the child only: our descriptor stays close-on-exec, so no other
+        # process this one starts meanwhile can inherit the lock.
+        actions.append((os.POSIX_SPAWN_DUP2, lock_fd, _child_lock_fd(lock_fd)))
+    return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
 
 
 def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path, keep: int | None) -> int:
@@ -203,7 +211,6 @@ def _lock_for_child(layout: SpoolLayout) -> tuple[bool, SpoolLock | None]:
         return True, None
     if held is None:
         return False, None
-    os.set_inheritable(held.fd, True)
     return True, held
 
 
@@ -217,18 +224,20 @@ def spawn_sender(
     may_spawn, lock = _lock_for_child(layout)
     if not may_spawn:
         return None
-    keep = lock.fd if lock is not None else None
-    argv = sender_argv(executable or sys.executable, layout.root, package_parent, user_site_of_this_process(), keep)
+    lock_fd = lock.fd if lock is not None else None
+    executable, user_site = executable or sys.executable, user_site_of_this_process()
     env = os.environ if env is None else env
     pid = None
     try:
         if os.name != "nt" and hasattr(os, "posix_spawn"):
+            child_fd = _child_lock_fd(lock_fd) if lock_fd is not None else None
             try:
-                pid = _spawn_posix(argv, env, keep)
+                pid = _spawn_posix(sender_argv(executable, layout.root, package_parent, user_site, child_fd), env, lock_fd)
             except NotImplementedError:
                 pass  # e.g. no POSIX_SPAWN_SETSID on this platform
         if pid is None:
-            pid = _spawn_popen(argv, env, layout.root, keep)
+            argv = sender_argv(executable, layout.root, package_parent, user_site, lock_fd)
+            pid = _spawn_popen(argv, env, layout.root, lock_fd)
     except BaseException:
         if lock is not None:
             lock.release()  # no child holds it: let the next command try
