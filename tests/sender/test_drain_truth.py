@@ -125,16 +125,6 @@ def test_some_accepted_some_rejected_is_still_rejected(layout, clock):
     assert load_state(layout.state_file)["last_attempt"]["outcome"] == "rejected"
 
 
-def test_the_report_and_the_saved_counters_count_a_loss_together():
-    from telemetry_sender.sender.report import DrainReport
-    from telemetry_sender.spool.state import LossReason, empty_state
-
-    state, report = empty_state(), DrainReport()
-    report.lose(state, LossReason.QUARANTINED, 2)
-    report.lose(state, LossReason.EXPIRED, 0)
-    assert report.quarantined == 2 and state["lost"]["quarantined"] == 2 and state["lost"]["expired"] == 0
-
-
 def test_old_state_files_count_corrupt_as_quarantined():
     from telemetry_sender.spool.state import merge_saved
 

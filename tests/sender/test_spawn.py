@@ -155,3 +155,18 @@ def test_lower_priority_on_a_real_child():
             assert os.getpriority(os.PRIO_PROCESS, child.pid) >= 10
     finally:
         child.communicate(b"")
+
+
+def test_no_child_is_started_while_a_sender_holds_the_lock(tmp_path, monkeypatch):
+    from telemetry_sender.spool.lock import try_acquire
+
+    layout = SpoolLayout(tmp_path / "root")
+    layout.root.mkdir()
+    started = []
+    monkeypatch.setattr(spawn, "_spawn_posix", lambda *a: started.append(a) or 1)
+    monkeypatch.setattr(spawn, "_spawn_popen", lambda *a: started.append(a) or 1)
+    held = try_acquire(layout.lock_file)
+    try:
+        assert spawn.spawn_sender(layout, env={}) is None and started == []
+    finally:
+        held.release()

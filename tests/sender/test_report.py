@@ -1,0 +1,42 @@
+"""sender/report: the one tally of a drain and the outcome that decides the exit code."""
+
+from __future__ import annotations
+
+import json
+
+from telemetry_sender.sender.report import DrainProgress, DrainReport, Outcome
+from telemetry_sender.spool.state import LossReason, empty_state
+
+
+def test_a_loss_is_counted_in_the_report_and_the_saved_counters_together():
+    state, report = empty_state(), DrainReport()
+    report.lose(state, LossReason.QUARANTINED, 2)
+    report.lose(state, LossReason.EXPIRED, 0)
+    assert report.quarantined == 2 and state["lost"]["quarantined"] == 2 and state["lost"]["expired"] == 0
+
+
+def test_a_drain_that_ran_to_the_end_says_whether_all_was_accepted():
+    assert DrainReport().finish(Outcome.EMPTY).outcome is Outcome.EMPTY
+    assert DrainReport(sent=2).finish(Outcome.EMPTY).outcome is Outcome.DELIVERED
+    rejected = DrainReport(sent=1, rejected=2, rejection="HTTP 400: Invalid instrumentation key").finish(Outcome.EMPTY)
+    assert rejected.outcome is Outcome.REJECTED and not rejected.outcome.all_accepted
+    assert rejected.detail == "the service rejected 2: HTTP 400: Invalid instrumentation key"
+    assert rejected.summary().startswith("rejected: sent 1, rejected 2")
+
+
+def test_backing_off_keeps_its_next_attempt_and_wins_over_rejections():
+    report = DrainReport(rejected=1).finish(Outcome.BACKING_OFF, "2026-11-30T12:00:00.000000Z")
+    assert report.outcome is Outcome.BACKING_OFF and report.next_attempt == "2026-11-30T12:00:00.000000Z"
+    assert DrainReport().finish(Outcome.LOCKED, "2026-11-30T12:00:00.000000Z").next_attempt is None
+
+
+def test_the_json_form_keeps_the_documented_keys_and_plain_strings():
+    doc = json.loads(json.dumps(DrainReport(sent=3).finish(Outcome.EMPTY).to_dict()))
+    assert doc["outcome"] == "delivered"
+    assert {"sent", "retried", "rejected", "quarantined", "expired", "evicted", "outcome", "next_attempt",
+            "opted_out", "detail"} <= set(doc) and "claimed" not in doc
+
+
+def test_progress_is_the_running_report_and_outcomes_accept_their_words():
+    assert DrainProgress is DrainReport
+    assert DrainReport(outcome="backing-off").outcome is Outcome.BACKING_OFF and str(Outcome.LOCKED) == "locked"
