@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from azure.cli.core import AzCommandsLoader
 
-from azext_prototype._help import helps  # noqa: F401  (registers the help text with az)
+# Importing _help registers the help text with az; the name itself is not used here.
+from azext_prototype._help import helps  # pylint: disable=unused-import
 
 
 class PrototypeCommandsLoader(AzCommandsLoader):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knack.help_files import helps  # pylint: disable=unused-import
+from knack.help_files import helps
 
 helps["prototype"] = """
 type: group
@@ -10,15 +10,18 @@ short-summary: Create and manage AI-assisted Azure prototype projects.
 long-summary: |
     A prototype project is a folder holding prototype.yaml: the project's name, a random
     project id, the Azure region, the environment, the IaC tool and the AI provider and model.
-    Commands record anonymous usage telemetry; see 'az prototype telemetry' and
-    'az config set core.collect_telemetry=no' to opt out.
+    Each command records one usage event: the command, its parameters with values redacted,
+    the outcome, the provider, model, region, the extension version, your Azure tenant id and
+    the project id (TELEMETRY.md in the extension's source lists every field). Opt out with
+    'az config set core.collect_telemetry=no' or DO_NOT_TRACK=1; 'az prototype telemetry'
+    shows what waits to be sent.
 """
 
 helps["prototype init"] = """
 type: command
 short-summary: Create a new prototype project folder with a fresh prototype.yaml.
 long-summary: |
-    Creates the folder <output-dir>/<name> (the output folder defaults to the current
+    Creates a folder named after --name inside --output-dir (which defaults to the current
     directory and is created if missing) and writes prototype.yaml with a new random project id.
     An existing project is never replaced unless --force is given.
 examples:
@@ -89,7 +92,8 @@ helps["prototype telemetry"] = """
 type: group
 short-summary: Inspect and manage this extension's local telemetry spool (support tools).
 long-summary: |
-    Events wait in <az config dir>/prototype/telemetry until the service accepts them.
+    Events wait in the prototype/telemetry folder of the az configuration directory
+    (~/.azure, or AZURE_CONFIG_DIR) until the service accepts them.
     These commands show exactly what was and will be sent; they record no events themselves.
 """
 

@@ -40,7 +40,7 @@ def load_arguments(loader, _command) -> None:
         c.argument(
             "model",
             help="Model to use. Default per provider: "
-            + ", ".join("{} for {}".format(m, p) for p, m in project.DEFAULT_MODELS.items()) + ".",
+            + ", ".join(f"{m} for {p}" for p, m in project.DEFAULT_MODELS.items()) + ".",
         )
         c.argument(
             "iac_tool",
@@ -54,7 +54,7 @@ def load_arguments(loader, _command) -> None:
         )
         c.argument(
             "output_dir",
-            help="Folder in which the project folder <name> is created (created if missing). "
+            help="Folder in which the project folder, named after --name, is created (created if missing). "
             "Default: the current directory.",
         )
         c.argument(

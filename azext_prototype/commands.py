@@ -20,15 +20,16 @@ def load_command_table(loader, _args) -> None:
         g.custom_command("status", "prototype_status", table_transformer=project_table)
 
     with loader.command_group("prototype config") as g:
-        g.custom_command("show", "prototype_config_show", table_transformer=config_table)
+        g.custom_show_command("show", "prototype_config_show", table_transformer=config_table)
         g.custom_command("get", "prototype_config_get", table_transformer=config_table)
         g.custom_command("set", "prototype_config_set", table_transformer=config_set_table)
 
     with loader.command_group("prototype telemetry", TELEMETRY_COMMANDS) as g:
         # Functions take (cmd, ...); `show --command` arrives as `command_name`, since az
         # keeps the command's own name under "command" in the parsed namespace.
-        for name in ("status", "show", "flush", "purge"):
+        for name in ("status", "flush", "purge"):
             g.command(name, "telemetry_" + name, table_transformer=telemetry_table("telemetry_" + name))
+        g.show_command("show", "telemetry_show", table_transformer=telemetry_table("telemetry_show"))
 
 
 def project_table(result: dict[str, Any]) -> list[OrderedDict]:

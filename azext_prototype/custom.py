@@ -6,6 +6,9 @@ plain dicts/lists/scalars so every az output format works.
 
 from __future__ import annotations
 
+# az passes `cmd` to every command; the @track recorder reads it, the bodies need not.
+# pylint: disable=unused-argument
+
 from typing import Any
 
 from azext_prototype import project
@@ -15,6 +18,7 @@ from azext_prototype.telemetry import track
 @track("prototype init")
 def prototype_init(
     cmd,
+    *,  # az passes every argument by name
     name: str,
     location: str,
     ai_provider: str = project.DEFAULT_AI_PROVIDER,
@@ -99,4 +103,3 @@ def prototype_config_set(cmd, key: str, value: str, project_dir: str | None = No
     parsed = project.check_setting(key, project.parse_scalar(value))
     project.write_project(path, project.set_dotted(data, key, parsed))
     return {"key": key, "value": parsed}
-

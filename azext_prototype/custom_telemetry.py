@@ -2,9 +2,10 @@
 
 The same data as `python -m telemetry_sender status|show|send|purge`: the functions
 return plain dicts and lists and az renders them (`-o json|yaml|tsv`; `-o table` through
-the `*_table` views below). These commands record no telemetry of their own: they
-would change what a support engineer is inspecting. az imports this module only to run
-one of them, and the telemetry_sender modules are imported inside the functions.
+the `*_table` views below), with keys in az's camelCase (azext_prototype.output_keys).
+These commands record no telemetry of their own: they would change what a support
+engineer is inspecting. az imports this module only to run one of them, and the
+telemetry_sender modules are imported inside the functions.
 
 Exit codes: 0 when the command did its job; 1 (an az error with the reason) when
 `flush` could not deliver everything it meant to (service backing off or unreachable,
@@ -13,6 +14,9 @@ sender running or cannot delete a file, or when purge is not confirmed.
 """
 
 from __future__ import annotations
+
+# az passes `cmd` to every command; some of these read nothing from it.
+# pylint: disable=unused-argument
 
 import os
 import sys
@@ -39,10 +43,11 @@ def _error(message: str) -> Exception:
 
 
 def _for_output(cmd, value):
-    """`value` as az will print it: with `-o tsv` (raw text) every string from the spool is escaped; JSON/YAML escape by themselves."""
-    invocation = getattr(getattr(cmd, "cli_ctx", None), "invocation", None)
-    output = getattr(invocation, "data", {}).get("output") if invocation is not None else None
-    if output != "tsv":
+    """`value` as az will print it: with `-o tsv` (raw text) every string from the spool is escaped.
+
+    JSON and YAML escape by themselves.
+    """
+    if _output_format(cmd) != "tsv":
         return value
     from telemetry_sender.text import printable_tree
 
@@ -54,22 +59,24 @@ def _for_output(cmd, value):
 
 def telemetry_status(cmd) -> dict[str, Any]:
     """Whether telemetry is on and why, what is pending since when, the last attempt, the losses."""
+    from azext_prototype.output_keys import status_to_az
     from telemetry_sender.support.command import collect_status
 
-    return _for_output(cmd, collect_status(_layout(), os.environ, datetime.now(timezone.utc)))
+    return _for_output(cmd, status_to_az(collect_status(_layout(), os.environ, datetime.now(timezone.utc))))
 
 
 def telemetry_status_table(result: dict[str, Any]) -> list[OrderedDict]:
     """`-o table`: the human summary as Field/Value rows, the spool's facts apart from this machine's."""
+    from azext_prototype.output_keys import status_from_az
     from telemetry_sender.support.render import status_rows
 
-    return [OrderedDict(row) for row in status_rows(result)]
+    return [OrderedDict(row) for row in status_rows(status_from_az(result))]
 
 
 # --- show -------------------------------------------------------------------------------------
 
 
-def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=False) -> list[dict[str, Any]]:
+def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=False) -> list[dict[str, Any]] | None:
     """The pending events exactly as they will be sent (with --all, dead letters and quarantine too).
 
     `--command NAME` arrives as `command_name`: az's namespace keeps the command being run
@@ -79,17 +86,32 @@ def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=
         from azure.cli.core.azclierror import InvalidArgumentValueError
 
         raise InvalidArgumentValueError("--last must be 1 or more")
+    from azext_prototype.output_keys import show_item_to_az
     from telemetry_sender.support.command import collect_show
 
-    items = collect_show(_layout(), last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
-    return _for_output(cmd, items)
+    layout = _layout()
+    items = collect_show(layout, last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
+    if not items and _output_format(cmd) == "table":
+        # az prints a bare newline for an empty table; say it in words on stderr instead.
+        from knack.log import get_logger
+
+        get_logger(__name__).warning("No events to show in %s.", _printable(str(layout.root)))
+        return None
+    return _for_output(cmd, [show_item_to_az(item) for item in items])
+
+
+def _output_format(cmd) -> str | None:
+    """The -o format of this invocation, when az tells."""
+    invocation = getattr(getattr(cmd, "cli_ctx", None), "invocation", None)
+    return getattr(invocation, "data", {}).get("output") if invocation is not None else None
 
 
 def telemetry_show_table(result: list[dict[str, Any]]) -> list[OrderedDict]:
     """`-o table`: time, command, outcome, error, key dimensions, the note whole and file; empty columns left out."""
+    from azext_prototype.output_keys import show_item_from_az
     from telemetry_sender.support.render import az_show_rows
 
-    return [OrderedDict(row) for row in az_show_rows(result)]
+    return [OrderedDict(row) for row in az_show_rows([show_item_from_az(item) for item in result])]
 
 
 # --- flush ------------------------------------------------------------------------------------
@@ -135,7 +157,7 @@ def bounded_drain(layout, settings, progress, limit: float = FLUSH_LIMIT_SECONDS
     def run() -> None:
         try:
             outcome["report"] = drain(layout, settings, manual=True, progress=progress)
-        except BaseException as exc:  # re-raised in the command's thread
+        except BaseException as exc:  # pylint: disable=broad-exception-caught  # re-raised in the command's thread
             outcome["error"] = exc
 
     worker = threading.Thread(target=run, name="telemetry-flush", daemon=True)
@@ -183,7 +205,9 @@ def telemetry_flush(cmd, wait=False) -> dict[str, Any]:
     if report.rejected and not quiet:
         sys.stderr.write(f"WARNING: the service rejected {report.rejected} events for good; "
                          "'az prototype telemetry show --all' shows them with its message.\n")
-    return dict(report.to_dict(), spool=str(layout.root))
+    from azext_prototype.output_keys import report_to_az
+
+    return report_to_az(dict(report.to_dict(), spool=str(layout.root)))
 
 
 def telemetry_flush_table(result: dict[str, Any]) -> list[OrderedDict]:
@@ -191,7 +215,7 @@ def telemetry_flush_table(result: dict[str, Any]) -> list[OrderedDict]:
     return [OrderedDict([("Outcome", result.get("outcome")), ("Sent", result.get("sent")),
                          ("Retried", result.get("retried")), ("Rejected", result.get("rejected")),
                          ("Quarantined", result.get("quarantined")), ("Expired", result.get("expired")),
-                         ("Evicted", result.get("evicted")), ("NextAttempt", result.get("next_attempt") or "")])]
+                         ("Evicted", result.get("evicted")), ("NextAttempt", result.get("nextAttempt") or "")])]
 
 
 # --- purge ------------------------------------------------------------------------------------
@@ -214,7 +238,9 @@ def telemetry_purge(cmd, yes=False, include_all=False) -> dict[str, Any]:
         sys.stderr.write(f"WARNING: left alone: {_printable(entry.path)}: {entry.reason}\n")
     if result.outcome is not PurgeOutcome.DONE:
         raise _error(result.message)
-    return {"spool": str(layout.root), "deleted": result.counts.as_dict()}
+    from azext_prototype.output_keys import report_to_az
+
+    return report_to_az({"spool": str(layout.root), "deleted": result.counts.as_dict()})
 
 
 def _printable(text: str) -> str:

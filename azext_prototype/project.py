@@ -48,12 +48,15 @@ READ_ONLY_KEYS = frozenset({"project.id"})
 # ---- pure rules -------------------------------------------------------------------------
 
 
-def validate_name(name: str) -> str:
-    """The project name if it follows NAME_RULE; it becomes a folder and Azure resource names."""
+def validate_name(name: str, flag: str = "--name") -> str:
+    """The project name if it follows NAME_RULE; it becomes a folder and Azure resource names.
+
+    `flag` is the option the user typed it with, so the example names the right one.
+    """
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidArgumentValueError(
-            "Invalid project name {!r}: use {}.".format(name, NAME_RULE),
-            "For example: --name my-prototype",
+            f"Invalid project name {name!r}: use {NAME_RULE}.",
+            f"For example: {flag} my-prototype",
         )
     return name
 
@@ -63,7 +66,7 @@ def normalize_location(location: str) -> str:
     short = shapes.normalize_location(str(location or ""))
     if not short:
         raise InvalidArgumentValueError(
-            "Invalid location {!r}: give an Azure region such as eastus or westus3.".format(location),
+            f"Invalid location {location!r}: give an Azure region such as eastus or westus3.",
             "List regions with: az account list-locations -o table",
         )
     return short
@@ -74,7 +77,7 @@ def validate_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
     lowered = str(value).lower()
     if lowered not in choices:
         raise InvalidArgumentValueError(
-            "Invalid {} {!r}: choose one of {}.".format(what, value, ", ".join(choices))
+            f"Invalid {what} {value!r}: choose one of {', '.join(choices)}."
         )
     return lowered
 
@@ -105,8 +108,8 @@ def split_key(key: str) -> list[str]:
     parts = str(key or "").split(".")
     if not all(_KEY_PART_RE.fullmatch(p) for p in parts):
         raise InvalidArgumentValueError(
-            "Invalid key {!r}: use dot-separated names of letters, digits, '_' or '-', "
-            "such as ai.model or project.location.".format(key)
+            f"Invalid key {key!r}: use dot-separated names of letters, digits, '_' or '-', "
+            "such as ai.model or project.location."
         )
     return parts
 
@@ -117,8 +120,8 @@ def get_dotted(data: Mapping[str, Any], key: str) -> Any:
     for part in split_key(key):
         if not isinstance(node, Mapping) or part not in node:
             raise InvalidArgumentValueError(
-                "Unknown configuration key {!r}.".format(key),
-                "Known keys: {}".format(", ".join(flatten(data)) or "(none)"),
+                f"Unknown configuration key {key!r}.",
+                f"Known keys: {', '.join(flatten(data)) or '(none)'}",
             )
         node = node[part]
     return node
@@ -133,13 +136,13 @@ def set_dotted(data: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             raise InvalidArgumentValueError(
-                "Cannot set {!r}: {!r} holds a value, not a section.".format(key, ".".join(parts[: depth + 1]))
+                f"Cannot set {key!r}: {'.'.join(parts[: depth + 1])!r} holds a value, not a section."
             )
         node = child
     if isinstance(node.get(parts[-1]), dict) and not isinstance(value, dict):
         raise InvalidArgumentValueError(
-            "Cannot set {!r}: it is a section; set one of its keys instead.".format(key),
-            "Keys in it: {}".format(", ".join(key + "." + k for k in flatten(node[parts[-1]]))),
+            f"Cannot set {key!r}: it is a section; set one of its keys instead.",
+            "Keys in it: " + ", ".join(key + "." + k for k in flatten(node[parts[-1]])),
         )
     node[parts[-1]] = value
     return result
@@ -149,7 +152,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Leaf values of nested mappings under their dotted keys, in document order."""
     flat: dict[str, Any] = {}
     for k, v in data.items():
-        dotted = "{}.{}".format(prefix, k) if prefix else str(k)
+        dotted = f"{prefix}.{k}" if prefix else str(k)
         if isinstance(v, Mapping) and v:
             flat.update(flatten(v, dotted))
         else:
@@ -164,7 +167,7 @@ def parse_scalar(text: str) -> Any:
     if text is None or not str(text).strip():
         return "" if text is None else str(text)
     if len(text) > _MAX_VALUE_CHARS:
-        raise InvalidArgumentValueError("Value too long: at most {} characters.".format(_MAX_VALUE_CHARS))
+        raise InvalidArgumentValueError(f"Value too long: at most {_MAX_VALUE_CHARS} characters.")
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -174,26 +177,37 @@ def parse_scalar(text: str) -> Any:
     return text  # a list, mapping or date: keep exactly what was typed
 
 
+def _check_model(value: Any) -> str | None:
+    """A model id, or None: a real null leaves the model to the provider's default."""
+    if value is None:
+        return None
+    model = str(value).strip()
+    if not model:
+        raise InvalidArgumentValueError("ai.model cannot be empty.", "Use null to clear it.")
+    return model
+
+
+# The keys `init` writes, each with the rule `config set --value` must pass.
+_SETTING_RULES = {
+    "project.name": lambda v: validate_name(str(v), flag="--value"),
+    "project.location": lambda v: normalize_location(str(v)),
+    "project.environment": lambda v: validate_choice("environment", v, ENVIRONMENTS),
+    "project.iac_tool": lambda v: validate_choice("IaC tool", v, IAC_TOOLS),
+    "ai.provider": lambda v: validate_choice("AI provider", v, AI_PROVIDERS),
+    "ai.model": _check_model,
+}
+
+
 def check_setting(key: str, value: Any) -> Any:
     """`value` validated and normalized for the keys `init` owns; other keys pass unchanged."""
     if key in READ_ONLY_KEYS:
-        raise ValidationError("{} is assigned by 'az prototype init' and cannot be set.".format(key))
-    if key == "project.name":
-        return validate_name(str(value))
-    if key == "project.location":
-        return normalize_location(str(value))
-    if key == "project.environment":
-        return validate_choice("environment", value, ENVIRONMENTS)
-    if key == "project.iac_tool":
-        return validate_choice("IaC tool", value, IAC_TOOLS)
-    if key == "ai.provider":
-        return validate_choice("AI provider", value, AI_PROVIDERS)
-    if key == "ai.model":
-        model = str(value).strip()
-        if not model:
-            raise InvalidArgumentValueError("ai.model cannot be empty.")
-        return model
-    return value
+        raise ValidationError(f"{key} is assigned by 'az prototype init' and cannot be set.")
+    rule = _SETTING_RULES.get(key)
+    if rule is None:
+        return value
+    if value is None and key != "ai.model":
+        raise InvalidArgumentValueError(f"{key} cannot be null: 'az prototype init' requires it.")
+    return rule(value)
 
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,32 +234,40 @@ def load_project(project_dir: str | os.PathLike[str] | None) -> tuple[Path, dict
     import yaml
 
     path = project_file(project_dir)
+    if project_dir is not None and not path.parent.is_dir():
+        raise FileOperationError(
+            f"The folder {path.parent} does not exist." if not path.parent.exists()
+            else f"{path.parent} is not a folder.",
+            "Give --project-dir the folder that holds prototype.yaml.",
+        )
     if not path.is_file():
         where = "the current directory" if project_dir is None else str(path.parent)
         raise FileOperationError(
-            "No prototype project in {} ({} not found).".format(where, PROJECT_FILE),
+            f"No prototype project in {where} ({PROJECT_FILE} not found).",
             "Create one with 'az prototype init --name NAME --location REGION', "
             "or point at one with --project-dir.",
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise FileOperationError("Cannot read {}: {}".format(path, exc.strerror or exc)) from None
+        raise FileOperationError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise FileOperationError(f"{path} is not a UTF-8 text file; prototype.yaml must be YAML text.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = " (line {})".format(mark.line + 1) if mark is not None else ""
-        raise FileOperationError("{} is not valid YAML{}.".format(path, where)) from None
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise FileOperationError(f"{path} is not valid YAML{where}.") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise FileOperationError("{} must hold a mapping at its top level.".format(path))
+        raise FileOperationError(f"{path} must hold a mapping at its top level.")
     return path, data
 
 
 def write_project(path: Path, data: Mapping[str, Any]) -> Path:
     """Write `data` to `path` atomically (temp file in the same folder, then rename)."""
     text = dump_yaml(data)
-    tmp = path.with_name(".{}.{}.tmp".format(path.name, os.getpid()))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "x", encoding="utf-8") as fh:
             fh.write(text)
@@ -255,7 +277,7 @@ def write_project(path: Path, data: Mapping[str, Any]) -> Path:
             tmp.unlink()
         except OSError:
             pass
-        raise FileOperationError("Cannot write {}: {}".format(path, exc.strerror or exc)) from None
+        raise FileOperationError(f"Cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
@@ -265,18 +287,18 @@ def prepare_project_dir(output_dir: str | os.PathLike[str] | None, name: str, *,
     target = base / name
     if (target / PROJECT_FILE).exists() and not force:
         raise ValidationError(
-            "A prototype project already exists in {}.".format(target),
-            "Use --force to replace its {} (a new project id is assigned).".format(PROJECT_FILE),
+            f"A prototype project already exists in {target}.",
+            f"Use --force to replace its {PROJECT_FILE} (a new project id is assigned).",
         )
     for folder in (base, target):
         if folder.exists() and not folder.is_dir():
-            raise FileOperationError("{} exists and is not a directory.".format(folder))
+            raise FileOperationError(f"{folder} exists and is not a directory.")
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FileOperationError("Cannot create {}: {}".format(target, exc.strerror or exc)) from None
+        raise FileOperationError(f"Cannot create {target}: {exc.strerror or exc}") from None
     if not os.access(target, os.W_OK | os.X_OK):
-        raise FileOperationError("Cannot write to {}: permission denied.".format(target))
+        raise FileOperationError(f"Cannot write to {target}: permission denied.")
     return target
 
 

@@ -1,21 +1,20 @@
 """Record one command: decide, build, write to the spool, start a sender. Runs inside az.
 
 The I/O shell around the pure builders: settings (opt-out, connection string), the
-tenant and project files, the spool write and the spawn. Disabled telemetry touches
-nothing on disk. Debug mode (AZ_PROTOTYPE_TELEMETRY_DEBUG=1) prints each envelope to
-stderr as it is recorded, and where it went.
+tenant and project files, the spool write, the spawn and the first-use notice. Disabled
+telemetry touches nothing on disk. The Tracer tells the story in `az --debug`; with
+AZ_PROTOTYPE_TELEMETRY_DEBUG=1 it also prints each envelope to stderr as it is recorded.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from azext_prototype.telemetry.azcontext import Invocation
+from azext_prototype.telemetry.trace import Tracer
 from telemetry_sender.spool.layout import SpoolLayout, az_config_dir
 from telemetry_sender.settings import COLLECT_ENV_VAR, TelemetrySettings, parse_az_bool, resolve_settings
 
@@ -23,7 +22,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from azext_prototype.telemetry.event import Event
 
-logger = logging.getLogger(__name__)
 DEBUG_ENV_VAR = "AZ_PROTOTYPE_TELEMETRY_DEBUG"
 
 
@@ -49,14 +47,6 @@ def project_dir_for(command_name: str, arguments: Mapping[str, Any], cwd: str) -
     return str(project_dir) if isinstance(project_dir, (str, os.PathLike)) and str(project_dir) else cwd
 
 
-def _debug_print(stream: TextIO, title: str, payload: Any = None) -> None:
-    text = f"az prototype telemetry: {title}\n"
-    if payload is not None:
-        text += json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-    stream.write(text)
-    stream.flush()
-
-
 def _start_sender(layout: SpoolLayout, env: Mapping[str, str]) -> str:
     """Start a sender unless one runs or the service asked us to wait; say what happened."""
     from telemetry_sender.sender.spawn import should_spawn, spawn_sender
@@ -67,7 +57,6 @@ def _start_sender(layout: SpoolLayout, env: Mapping[str, str]) -> str:
         pid = spawn_sender(layout, env)
         return f"sender started (pid {pid})" if pid else "sender not started (one is running)"
     except OSError as exc:
-        logger.debug("telemetry sender not started (%s)", type(exc).__name__)
         return f"sender not started ({type(exc).__name__})"
 
 
@@ -79,15 +68,18 @@ def record(
     cwd: str | None = None,
     spawn: bool = True,
     stream: TextIO | None = None,
+    quiet: bool = False,
 ) -> Path | None:
-    """Write the command's event to the spool and start a sender; None when disabled or not written."""
+    """Write the command's event to the spool and start a sender; None when disabled or not written.
+
+    `quiet` (az's --only-show-errors) defers the first-use notice to a later command.
+    """
     env = os.environ if env is None else env
-    debug = debug_enabled(env)
     stream = stream or sys.stderr
+    tracer = Tracer(stream if debug_enabled(env) else None)
     settings = current_settings(env, az_setting)
     if not settings.enabled:
-        if debug:
-            _debug_print(stream, f"disabled ({settings.reason}); nothing recorded")
+        tracer.off(settings.reason)
         return None
     # Only now the builders: a disabled command pays for the settings check alone.
     from azext_prototype.telemetry.event import build_event, iso_utc, new_event_id
@@ -107,20 +99,26 @@ def record(
         timestamp=timestamp,
     )
     envelope = envelope_for(event, settings, timestamp, VERSION)
-    if debug:
-        _debug_print(stream, "recording event", envelope)
+    tracer.recording(envelope)
     layout = SpoolLayout.default(env)
     try:
         path = write_event(layout, envelope)
     except OSError as exc:
-        logger.debug("telemetry event not written (%s)", type(exc).__name__)
-        if debug:
-            _debug_print(stream, f"not written: {type(exc).__name__}: {exc.strerror or exc}")
+        tracer.not_written(exc)
         return None
-    outcome = _start_sender(layout, env) if spawn else "sender not started (spawn off)"
-    if debug:
-        _debug_print(stream, f"written to {path}; {outcome}")
+    tracer.written(settings.connection_source, path, _start_sender(layout, env) if spawn else "sender not started (spawn off)")
+    if not quiet:
+        _first_use_notice(layout, stream, tracer)
     return path
+
+
+def _first_use_notice(layout: SpoolLayout, stream: TextIO, tracer: Tracer) -> None:
+    """Tell the user once per machine (az config dir) that usage is recorded and how to opt out."""
+    from azext_prototype.telemetry.notice import show_once
+
+    marker = show_once(layout.root.parent, stream)
+    if marker is not None:
+        tracer.notice_shown(marker)
 
 
 def envelope_for(event: Event, settings: TelemetrySettings, timestamp: str, version: str) -> dict[str, Any]:

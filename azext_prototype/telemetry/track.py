@@ -65,11 +65,15 @@ def _record_safely(
             resources=tuple(named or ()),
             free_text=free_text_arguments(cmd, given),
         )
-        record(invocation, az_setting=collect_telemetry_setting(cmd) if cmd is not None else (False, None))
-    except Exception as exc:  # noqa: BLE001 - telemetry must never reach the user
-        import logging
+        record(
+            invocation,
+            az_setting=collect_telemetry_setting(cmd) if cmd is not None else (False, None),
+            quiet=bool(getattr(getattr(cmd, "cli_ctx", None), "only_show_errors", False)),
+        )
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # telemetry must never reach the user
+        from azext_prototype.telemetry.trace import logger
 
-        logging.getLogger(__name__).debug("telemetry not recorded (%s)", type(exc).__name__)
+        logger.debug("telemetry not recorded (%s)", type(exc).__name__)
 
 
 def track(command_name: str, *, resources: Resources = None) -> Callable[[Callable], Callable]:
