@@ -6,9 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEV_PACKAGES := azure-cli pytest responses hypothesis setuptools wheel azure-monitor-opentelemetry-exporter opentelemetry-sdk \
-                wordfreq english-words names detect-secrets
+                wordfreq english-words names detect-secrets pylint flake8
 
-.PHONY: install test demo wheel bench vocabulary clean
+.PHONY: install test lint demo wheel index bench vocabulary clean
 
 install: $(STAMP)
 
@@ -25,6 +25,13 @@ $(STAMP): setup.py Makefile constraints.txt
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The rules azdev applies to extensions (pylintrc, setup.cfg [flake8]) and azdev linter's
+# help rules (scripts/lint_help.py). pylint skips tests/ and scripts/, as azdev does.
+lint: $(STAMP)
+	$(PY) -m pylint --rcfile=pylintrc azext_prototype telemetry_sender
+	$(PY) -m flake8 azext_prototype telemetry_sender tests scripts setup.py
+	$(PY) scripts/lint_help.py
+
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
@@ -32,6 +39,12 @@ wheel: $(STAMP)
 	rm -rf build dist/prototype-*.whl
 	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
 	@ls dist/prototype-*.whl
+
+# An extension index (the format of az's index.json) listing the wheel, for
+# `az config set extension.index_url=<url of index.json>` then `az extension add --name prototype`.
+# INDEX_URL_BASE: where the wheel will be served from (default: its file:// path).
+index: wheel
+	$(PY) scripts/make_index.py dist/prototype-*.whl --output dist/index.json $(if $(INDEX_URL_BASE),--url-base $(INDEX_URL_BASE))
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import environment, procs  # noqa: E402
+from benchlib import environment, procs  # noqa: E402  (benchlib is found through the path set just above)
 
 logger = logging.getLogger("bench")
 

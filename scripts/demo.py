@@ -139,7 +139,10 @@ def table(items: list[dict]) -> list[str]:
             row.append(value[: short.get(field, 24)] or "-")
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+
+    def fmt(r):
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+
     return [fmt(header)] + [fmt(r) for r in rows]
 
 

@@ -106,7 +106,8 @@ def record(
     except OSError as exc:
         tracer.not_written(exc)
         return None
-    tracer.written(settings.connection_source, path, _start_sender(layout, env) if spawn else "sender not started (spawn off)")
+    sender = _start_sender(layout, env) if spawn else "sender not started (spawn off)"
+    tracer.written(settings.connection_source, path, sender)
     if not quiet:
         _first_use_notice(layout, stream, tracer)
     return path

@@ -40,5 +40,5 @@ class Endpoints:
         for emu in (self.healthy, self.down, self.hanging, self.throttling):
             try:
                 emu.close()
-            except Exception:  # noqa: BLE001 - best effort at exit
+            except Exception:  # best effort at exit
                 pass

@@ -68,10 +68,13 @@ def rows(measured: dict) -> list[Row]:
     times, present, added = measured["times"], measured["present"], measured["added"]
     ref = summarize(times["requests"])
     out = []
-    for name, label in (("in az", "import azext_prototype.telemetry, fresh interpreter, after `import azext_prototype` "
-                                   "(what az has loaded by then: azure.cli.core)"),
-                        ("bare", "import azext_prototype.telemetry, fresh interpreter, nothing preloaded "
-                                 "(includes azure.cli.core via the package __init__)")):
+    labels = (
+        ("in az", "import azext_prototype.telemetry, fresh interpreter, after `import azext_prototype` "
+                  "(what az has loaded by then: azure.cli.core)"),
+        ("bare", "import azext_prototype.telemetry, fresh interpreter, nothing preloaded "
+                 "(includes azure.cli.core via the package __init__)"),
+    )
+    for name, label in labels:
         s = summarize(times[name])
         leaked = sorted(set(MUST_NOT_LOAD) & present[name])
         ours = sorted(added[name]) if name == "in az" else sorted(present[name])

@@ -37,7 +37,7 @@ def _ppid(pid: int) -> int | None:
     except OSError:
         return None
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    fields = stat[stat.rfind(")") + 2 :].split()
+    fields = stat[stat.rfind(")") + 2:].split()
     return int(fields[1]) if len(fields) > 1 else None
 
 

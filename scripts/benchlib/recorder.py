@@ -255,7 +255,7 @@ def measure_alternatives(tmp: Path, endpoints: Endpoints, envelope: dict[str, An
     if "127.0.0.1:9" not in proxies.get("https", ""):
         raise RuntimeError(f"refusing to run azure.cli.telemetry without a dead HTTPS proxy: {proxies}")
     results: dict[str, Any] = {}
-    import requests  # noqa: F401 - imported once, as the published extension does at load time
+    import requests  # imported once, as the published extension does at load time
 
     _post(endpoints.healthy.track_url, envelope)()  # warm-up
     results["post healthy"] = _time_calls(_post(endpoints.healthy.track_url, envelope), 100)

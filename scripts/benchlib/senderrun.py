@@ -165,8 +165,8 @@ def measure_memory(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], co
         layout = SpoolLayout(tmp / f"mem-{count}" / "telemetry")
         layout.root.mkdir(parents=True, exist_ok=True)
         fill_spool(layout, envelope, count)
-        wall, rss_kib, floor_kib, report = peak_rss(layout, _env(tmp / f"mem-{count}", emulator.connection_string),
-                                         tmp / f"mem-{count}.out")
+        wall, rss_kib, floor_kib, report = peak_rss(
+            layout, _env(tmp / f"mem-{count}", emulator.connection_string), tmp / f"mem-{count}.out")
         results.append({"count": count, "rss_kib": rss_kib, "floor_kib": floor_kib, "wall": wall, "report": report,
                         "left": pending_files(layout)[0]})
         progress(f"memory: {count} pending: peak RSS {rss_kib / 1024:.1f} MiB in {wall:.1f} s")

@@ -135,6 +135,8 @@ def test_check_setting_validates_init_keys_and_passes_others():
     assert project.check_setting("ai.provider", "GitHub-Models") == "github-models"
     assert project.check_setting("ai.model", 4) == "4"
     assert project.check_setting("deploy.replicas", 3) == 3
+    assert project.check_setting("ai.model", None) is None  # a real null: the provider's default
+    assert project.check_setting("deploy.replicas", None) is None
     with pytest.raises(ValidationError, match="cannot be set"):
         project.check_setting("project.id", "x")
     with pytest.raises(InvalidArgumentValueError):

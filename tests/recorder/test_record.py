@@ -375,3 +375,31 @@ def test_a_device_symlinked_as_project_file_is_ignored(tmp_path, spawned, device
         pytest.skip("no such device")
     os.symlink(device, tmp_path / "prototype.yaml")
     assert _finishes(lambda: read_project_facts(tmp_path)) and read_project_facts(tmp_path) == ProjectFacts()
+
+
+def test_the_story_is_logged_at_debug_under_azs_cli_namespace(tmp_path, spawned, caplog):
+    caplog.set_level(logging.DEBUG, logger="cli.azext_prototype.telemetry")
+    stream = io.StringIO()
+    path = record(inv(), env=make_env(tmp_path), cwd=str(tmp_path), stream=stream)
+    lines = [r for r in caplog.records if r.name == "cli.azext_prototype.telemetry"]
+    assert 1 <= len(lines) <= 3 and all(r.levelno == logging.DEBUG for r in lines)
+    text = "\n".join(r.getMessage() for r in lines)
+    assert f"event written to {path}" in text and "sender" in text
+    assert '"cli_command_executed"' not in text  # the log never carries the payload
+    assert "az prototype telemetry:" not in stream.getvalue()  # no echo without the env var
+
+
+def test_the_first_recording_prints_the_notice_unless_quiet(tmp_path, spawned):
+    quiet, loud, again = io.StringIO(), io.StringIO(), io.StringIO()
+    env = make_env(tmp_path)
+    record(inv(), env=env, cwd=str(tmp_path), stream=quiet, quiet=True)
+    record(inv(), env=env, cwd=str(tmp_path), stream=loud)
+    record(inv(), env=env, cwd=str(tmp_path), stream=again)
+    assert quiet.getvalue() == "" and "collects usage telemetry" in loud.getvalue() and again.getvalue() == ""
+
+
+def test_no_notice_when_disabled(tmp_path):
+    stream = io.StringIO()
+    env = make_env(tmp_path, DO_NOT_TRACK="1")
+    record(inv(), env=env, cwd=str(tmp_path), stream=stream)
+    assert stream.getvalue() == "" and not (tmp_path / "azure" / "prototype").exists()
