@@ -55,11 +55,13 @@ def test_status_json_and_table(dev_az_env, copied_spool):
     env = {**dev_az_env, "APPLICATIONINSIGHTS_CONNECTION_STRING": fixtures.CONNECTION}
     before = fixtures.tree_digest(copied_spool.root)
     doc = azcli.az_json(["prototype", "telemetry", "status"], env)
-    for key in ("enabled", "reason", "spool", "pending", "pending_bytes", "oldest", "last_attempt", "next_attempt",
-                "lost", "rejected", "quarantined", "sender_running", "endpoint_host"):
+    # az's camelCase names (issue 14); `python -m telemetry_sender status --json` keeps snake_case
+    for key in ("enabled", "reason", "spool", "pending", "pendingBytes", "oldest", "lastAttempt", "nextAttempt",
+                "lost", "senderRunning", "endpointHost"):
         assert key in doc
+    assert "rejected" in doc["lost"] and "quarantined" in doc["lost"]
     assert doc["enabled"] is True and doc["pending"] == 4 and doc["spool"] == str(copied_spool.root)
-    assert doc["endpoint_host"] == "westus3-1.in.applicationinsights.azure.com"
+    assert doc["endpointHost"] == "westus3-1.in.applicationinsights.azure.com"
     assert doc["lost"]["expired"] == 4
     table = az(env, "status", "-o", "table")
     assert table.returncode == 0, table.stderr
@@ -143,7 +145,7 @@ def test_flush_fails_and_keeps_events_while_the_service_throttles(dev_az_env):
         assert result.returncode == 1
         assert "unreachable or asked us to wait" in result.stderr and "3 events kept" in result.stderr
         status = azcli.az_json(["prototype", "telemetry", "status"], env)
-        assert status["pending"] == 3 and status["last_outcome"] and status["next_attempt"]
+        assert status["pending"] == 3 and status["lastAttempt"]["outcome"] and status["nextAttempt"]
         assert emu.accepted == []
 
 
