@@ -180,7 +180,8 @@ def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
         if report is None:
             raise _error(f"the ingestion endpoint did not answer within {FLUSH_LIMIT_SECONDS:.0f} s "
                          "(a name lookup or connection hung); the events stay pending and are sent later.")
-        if str(getattr(report.outcome, "value", report.outcome)) != "locked" or not wait or time.monotonic() >= deadline:
+        locked = str(getattr(report.outcome, "value", report.outcome)) == "locked"
+        if not locked or not wait or time.monotonic() >= deadline:
             return report
 
 

@@ -39,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="the pending events, exactly as they will be sent")
     _spool_option(show)
     show.add_argument("--last", type=int, metavar="N", help="only the N most recent")
-    show.add_argument("--command", dest="command_name", metavar="NAME", help="only events of this command (e.g. 'prototype init')")
+    show.add_argument("--command", dest="command_name", metavar="NAME",
+                      help="only events of this command (e.g. 'prototype init')")
     show.add_argument("--failed", action="store_true", help="only events of failed commands")
     show.add_argument("--all", action="store_true", help="also dead-lettered and quarantined files")
-    show.add_argument("--file", metavar="NAME", help="print this one file in full (pending, dead letter or quarantined)")
+    show.add_argument("--file", metavar="NAME",
+                      help="print this one file in full (pending, dead letter or quarantined)")
 
     purge = sub.add_parser("purge", help="delete pending events without sending them")
     _spool_option(purge)

@@ -19,7 +19,7 @@ class ConnectionStringError(ValueError):
     """The connection string cannot be used; the message says why, for `status`."""
 
 
-class ConnectionString(FrozenValue):
+class ConnectionString(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """The two parts the sender needs: where to POST and which resource it is for."""
 
     __slots__ = ("instrumentation_key", "ingestion_endpoint")
@@ -63,7 +63,7 @@ def check_endpoint(endpoint: str) -> str:
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        _ = parts.port  # reading it raises ValueError on a malformed port
     except ValueError as exc:
         raise ConnectionStringError(f"IngestionEndpoint is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()

@@ -32,7 +32,7 @@ _UNSET = object()
 _MAX_CONFIG_BYTES = 1024 * 1024
 
 
-class TelemetrySettings(FrozenValue):
+class TelemetrySettings(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """The decision and why: `reason` is shown by `status` ("enabled" when on).
 
     `opted_out` tells the user's choice (DO_NOT_TRACK, collect_telemetry=no), which makes

@@ -23,8 +23,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import azcli  # noqa: E402
-from copied_spool import build_copied_spool  # noqa: E402
+import azcli  # noqa: E402  (tests/ is put on sys.path just above)
+from copied_spool import build_copied_spool  # noqa: E402  (likewise)
 
 
 @pytest.fixture(scope="session")

@@ -50,8 +50,9 @@ def build_copied_spool(root: Path) -> Path:
     put(s / event_name(T0, "a"), json.dumps(envelope("prototype init", T0, provider="azure-openai",
                                                      model="gpt-4o", location="westus3")))
     t1 = T0 + timedelta(minutes=1)
-    put(s / event_name(t1, "b"), json.dumps(envelope("prototype deploy", t1, ok=False, resourceType=
-                                                     "Microsoft.Compute/virtualMachines", sku="Standard_DSv2")))
+    put(s / event_name(t1, "b"), json.dumps(envelope("prototype deploy", t1, ok=False,
+                                                     resourceType="Microsoft.Compute/virtualMachines",
+                                                     sku="Standard_DSv2")))
     t2 = T0 + timedelta(minutes=2)
     put(s / (event_name(t2, "c") + ".1790000000.lease"), json.dumps(envelope("prototype status", t2)))
     put(s / event_name(T0 + timedelta(minutes=3), "d"), b'{"name": "Microsoft.Appl')  # truncated

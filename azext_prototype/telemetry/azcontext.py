@@ -15,7 +15,7 @@ from telemetry_sender.spool.frozen import FrozenValue
 _MISSING = object()
 
 
-class Invocation(FrozenValue):
+class Invocation(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """What happened: the command, the arguments, the outcome and when (all facts, no I/O).
 
     `given`: the parameters the user typed; `arguments`: every argument the function
@@ -42,7 +42,7 @@ def function_defaults(func: Callable) -> dict[str, Any]:
         return {}
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     positional = names[: code.co_argcount]
-    defaults = dict(zip(positional[len(positional) - len(func.__defaults__ or ()) :], func.__defaults__ or ()))
+    defaults = dict(zip(positional[len(positional) - len(func.__defaults__ or ()):], func.__defaults__ or ()))
     defaults.update(func.__kwdefaults__ or {})
     return defaults
 
@@ -82,7 +82,9 @@ def _from_safe_params(cmd: Any) -> list[str] | None:
         for option in settings.get("options_list") or ():
             if isinstance(option, str):
                 by_option[option] = dest
-    return [by_option.get(option, option.lstrip("-").replace("-", "_")) for option in options if isinstance(option, str)]
+    return [
+        by_option.get(option, option.lstrip("-").replace("-", "_")) for option in options if isinstance(option, str)
+    ]
 
 
 def given_parameters(
@@ -91,7 +93,9 @@ def given_parameters(
     """The arguments the user actually gave, by keyword name, in the order they were typed."""
     names = (_specified_dests(cmd) or _from_safe_params(cmd)) if cmd is not None else None
     if names is None:
-        return {k: v for k, v in arguments.items() if defaults.get(k, _MISSING) is not v and defaults.get(k, _MISSING) != v}
+        return {
+            k: v for k, v in arguments.items() if defaults.get(k, _MISSING) is not v and defaults.get(k, _MISSING) != v
+        }
     given: dict[str, Any] = {}
     for name in names:
         if name in arguments and name not in given:
@@ -125,5 +129,5 @@ def collect_telemetry_setting(cmd: Any) -> tuple[bool, str | None]:
     try:
         config = cmd.cli_ctx.config
         return True, config.get("core", "collect_telemetry", fallback=None)
-    except Exception:  # noqa: BLE001 - a foreign config object: fall back to reading it ourselves
+    except Exception:  # pylint: disable=broad-exception-caught  # a foreign config object: read it ourselves
         return False, None

@@ -7,6 +7,7 @@ and the `durationMs` measurement.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any, Iterable, Mapping
@@ -34,7 +35,7 @@ _LOCATION_ARGS = ("location",)
 PROVIDERS = ("azure-openai", "copilot", "github-models")
 
 
-class Event(FrozenValue):
+class Event(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """The envelope's `properties` (str -> str) and `measurements` (str -> number)."""
 
     __slots__ = ("properties", "measurements")
@@ -131,7 +132,7 @@ def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) 
     """`<ExceptionType>: <sanitized message>`, at most 1 KB of UTF-8."""
     try:
         message = str(error)
-    except Exception:  # noqa: BLE001 - a broken __str__ must not cost the event
+    except Exception:  # pylint: disable=broad-exception-caught  # a broken __str__ must not cost the event
         message = ""
     redacted = _redacted_values(given, parameters)
     if redacted:
@@ -169,7 +170,9 @@ def build_event(
         "commandName": command if is_command_name(command) else "",
         "parameters": parameters,
         # What the user typed, then the project's file, then the command's defaults.
-        "provider": provider_field(_first(given, _PROVIDER_ARGS) or project.provider or _first(arguments, _PROVIDER_ARGS)),
+        "provider": provider_field(
+            _first(given, _PROVIDER_ARGS) or project.provider or _first(arguments, _PROVIDER_ARGS)
+        ),
         "model": model_field(_first(given, _MODEL_ARGS) or project.model or _first(arguments, _MODEL_ARGS)),
         "resourceType": resource_type,
         "location": location_field(_first(arguments, _LOCATION_ARGS), resource_location, project.location),
@@ -182,7 +185,7 @@ def build_event(
     if not success and invocation.error is not None:
         properties["error"] = error_text(invocation.error, invocation.given, parameters)
     duration = float(invocation.duration_ms)
-    measurements = {"durationMs": round(duration, 3)} if duration == duration and abs(duration) != float("inf") else {}
+    measurements = {"durationMs": round(duration, 3)} if math.isfinite(duration) else {}
     return Event(properties={k: properties[k] for k in PROPERTY_KEYS if k in properties}, measurements=measurements)
 
 

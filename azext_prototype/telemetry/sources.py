@@ -57,7 +57,7 @@ PROJECT_FILE = "prototype.yaml"
 _MAX_BYTES = 256 * 1024
 
 
-class ProjectFacts(FrozenValue):
+class ProjectFacts(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """What the event reports about the project: never its name."""
 
     __slots__ = ("project_id", "provider", "model", "location")
@@ -70,7 +70,7 @@ def _scalar(text: str) -> str:
     if text[:1] in ("'", '"'):
         quote = text[0]
         end = text.find(quote, 1)
-        while quote == "'" and end != -1 and text[end + 1 : end + 2] == "'":
+        while quote == "'" and end != -1 and text[end + 1:end + 2] == "'":
             end = text.find(quote, end + 2)
         body = text[1:end] if end != -1 else text[1:]
         return body.replace("''", "'") if quote == "'" else body
@@ -82,7 +82,7 @@ def _scalar(text: str) -> str:
 def parse_block_mapping(text: str) -> dict[str, dict[str, str]]:
     """Two-level `section:` / `  key: value` scalars of a YAML block mapping; the rest is ignored."""
     sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
+    current: dict[str, str] = {}  # a section's keys; a throwaway dict outside any section
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
@@ -92,8 +92,8 @@ def parse_block_mapping(text: str) -> dict[str, dict[str, str]]:
             continue
         key = _scalar(key) if key[:1] in ("'", '"') else key.strip()
         if not line[0].isspace():
-            current = sections.setdefault(key, {}) if not rest.strip() else None
-        elif current is not None and rest[:1] in (" ", "") and key not in current:
+            current = sections.setdefault(key, {}) if not rest.strip() else {}
+        elif rest[:1] in (" ", "") and key not in current:
             current[key] = _scalar(rest)
     return sections
 

@@ -38,7 +38,7 @@ def is_untracked(command_name: str) -> bool:
     return tuple(command_name.lower().split()[:2]) == UNTRACKED_PREFIX
 
 
-def _record_safely(
+def _record_safely(  # pylint: disable=too-many-positional-arguments  # the call's facts, passed on once from the wrapper
     command_name: str, resources: Resources, func: Callable, args: tuple, kwargs: dict,
     error: BaseException | None, time_ns: int, started: float,
 ) -> None:

@@ -8,6 +8,9 @@ No I/O here: time is a parameter, so every rule is tested directly.
 
 from __future__ import annotations
 
+# JSON types are exact here, as the service sees them: True is not an int, 1 is not a float.
+# pylint: disable=unidiomatic-typecheck
+
 import functools
 import json
 import math
@@ -113,16 +116,16 @@ def _decode_array(text: str, start: int) -> DecodedBody:
         if end - pos > limit and _is_oversize(text, pos, end):
             oversize.add(len(items))
         append(item)
-        sep = text[end : end + 1]
+        sep = text[end:end + 1]
         if sep in _SPACE_CHARS:
             end = space(text, end).end()
-            sep = text[end : end + 1]
+            sep = text[end:end + 1]
         if sep == "]":
             closed = True
         elif sep != ",":
             raise ValueError(f"expected ',' or ']' at character {end}")
         pos = end + 1
-        if text[pos : pos + 1] in _SPACE_CHARS:
+        if text[pos:pos + 1] in _SPACE_CHARS:
             pos = space(text, pos).end()
     end = space(text, pos).end()
     if end != len(text):
@@ -164,8 +167,8 @@ def decode_body(raw: bytes, content_encoding: str | None = None) -> DecodedBody:
 # --- Item validation ------------------------------------------------------------------------
 
 
-def _missing(field: str, owner: str, expected: str, value: Any) -> str:
-    return schema.missing(field, owner, expected, value)
+def _missing(name: str, owner: str, expected: str, value: Any) -> str:
+    return schema.missing(name, owner, expected, value)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -231,6 +234,7 @@ def _tags_error(tags: Any) -> str | None:
     return None
 
 
+# pylint: disable-next=too-many-return-statements  # one return per rule the service applies
 def item_error(item: Any, *, now: float, ikey: str | None = None, oversize: bool = False) -> str | None:
     """Why the service would reject this item with an item-level 400, or None when it accepts it."""
     if oversize:
@@ -308,7 +312,7 @@ class ScriptError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class Rule:  # pylint: disable=too-many-instance-attributes  # a value: one field per part of a scripted answer
     """One scripted answer; see `parse_rule` for the dict form (the `--script` file's items)."""
 
     status: int | None = None

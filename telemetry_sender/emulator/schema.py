@@ -8,6 +8,9 @@ on type 'ExceptionDetails' is required but missing or empty. ..."). Pure: no I/O
 
 from __future__ import annotations
 
+# JSON types are exact here, as the service sees them: True is not an int, 1 is not a float.
+# pylint: disable=unidiomatic-typecheck
+
 import enum
 import math
 import re
@@ -217,7 +220,7 @@ def _map_error(field: Field, owner: str, value: Any) -> str | None:
     return None
 
 
-def _value_error(field: Field, owner: str, value: Any) -> str | None:
+def _value_error(field: Field, owner: str, value: Any) -> str | None:  # pylint: disable=too-many-return-statements  # one return per JSON type
     """Why a present value of this field is refused, or None."""
     kind = field.kind
     if kind is Kind.STRING:

@@ -213,7 +213,7 @@ def is_sensitive_name(name: str) -> bool:
         return False
     if any(w in SECRET_WORDS for w in words):
         return True
-    return any(words[i : i + 2] == phrase for phrase in SECRET_PHRASES for i in range(len(words) - 1))
+    return any(words[i:i + 2] == phrase for phrase in SECRET_PHRASES for i in range(len(words) - 1))
 
 
 def is_identifying_name(name: str) -> bool:

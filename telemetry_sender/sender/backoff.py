@@ -7,6 +7,7 @@ connection failures never wait more than 60 s. Time and randomness are parameter
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -38,7 +39,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - now).total_seconds()
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return float(min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS))
 

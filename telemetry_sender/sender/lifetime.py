@@ -56,7 +56,7 @@ def hard_exit(background: bool) -> None:
         for handler in logging.getLogger().handlers:
             try:
                 handler.flush()
-            except Exception:  # noqa: BLE001 - exiting anyway
+            except Exception:  # pylint: disable=broad-exception-caught  # exiting anyway
                 pass
     os._exit(EXIT_CODE)
 

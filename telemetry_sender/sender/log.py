@@ -59,13 +59,13 @@ class EscapingFormatter(logging.Formatter):
         finally:
             record.exc_text = saved
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:  # logging's name
         return printable(super().formatMessage(record))
 
-    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei) -> str:  # logging's name
         return "\n".join("    " + printable(line) for line in super().formatException(ei).splitlines())
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 (logging's name)
+    def formatStack(self, stack_info: str) -> str:  # logging's name
         return "\n".join("    " + printable(line) for line in stack_info.splitlines())
 
 

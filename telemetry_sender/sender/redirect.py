@@ -101,7 +101,7 @@ class Delivery:
     refused: str = ""  # why a redirect was not followed ("" when none was refused)
 
 
-def post_following_redirects(
+def post_following_redirects(  # pylint: disable=too-many-positional-arguments  # the request, passed through as the caller has it
     transport: Transport,
     endpoint: str,
     body: bytes,
@@ -139,7 +139,7 @@ def post_following_redirects(
 
 
 def cached_endpoint(state: Mapping[str, Any], configured: str, now: datetime) -> str:
-    """The remembered redirect target while it is valid, belongs to this endpoint and passes the policy; else `configured`."""
+    """The remembered redirect target while valid, for this endpoint and allowed by the policy; else `configured`."""
     cached = state.get("redirect")
     if not isinstance(cached, dict) or cached.get("origin") != configured:
         return configured
@@ -161,7 +161,7 @@ def remember(state: dict[str, Any], endpoint: str, seconds: int, configured: str
     logger.info("redirected to %s until %s", printable(endpoint), format_time(expires))
 
 
-def deliver(
+def deliver(  # pylint: disable=too-many-positional-arguments  # the request, passed through as the caller has it
     transport: Transport,
     state: dict[str, Any],
     configured: str,

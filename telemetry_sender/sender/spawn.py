@@ -68,7 +68,7 @@ def user_site_of_this_process() -> str:
         return ""
     try:
         return str(site.getusersitepackages())
-    except Exception:  # noqa: BLE001 - a frozen or odd interpreter: do without
+    except Exception:  # pylint: disable=broad-exception-caught  # a frozen or odd interpreter: do without
         return ""
 
 
@@ -118,7 +118,8 @@ def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[
 def _inheritable_fds() -> list[int]:
     """Descriptors above stdio that a child would inherit (Python's own are close-on-exec)."""
     try:
-        candidates = [int(name) for name in os.listdir("/proc/self/fd" if sys.platform.startswith("linux") else "/dev/fd")]
+        folder = "/proc/self/fd" if sys.platform.startswith("linux") else "/dev/fd"
+        candidates = [int(name) for name in os.listdir(folder)]
     except (OSError, ValueError):
         candidates = list(range(3, 256))
     found = []

@@ -35,6 +35,7 @@ TAG_KEYS = ("ai.cloud.role", "ai.internal.sdkVersion", "ai.application.ver")
 _MAX_VERSION_CHARS = 40
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
+
 def sdk_version_tag(version: str) -> str:
     """`NAME:SEMVER`, at most 64 characters (PROTOCOL.md)."""
     return f"{SDK_NAME}:{version}"[:SDK_VERSION_MAX_CHARS]

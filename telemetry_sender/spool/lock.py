@@ -15,7 +15,7 @@ from pathlib import Path
 from telemetry_sender.spool.private_files import FILE_MODE, NOFOLLOW
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
-    import msvcrt
+    import msvcrt  # pylint: disable=import-error  # Windows only
 
     def _lock(fd: int) -> bool:
         try:

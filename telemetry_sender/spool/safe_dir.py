@@ -254,8 +254,9 @@ class SafeDir:
         _check_name(new_name)
         if not replace and target.exists(new_name):
             raise FileExistsError(errno.EEXIST, f"{target.child(new_name)} exists")
-        if self._fd is not None and target._fd is not None:
-            os.replace(name, new_name, src_dir_fd=self._fd, dst_dir_fd=target._fd)
+        target_fd = target._fd  # pylint: disable=protected-access  # another SafeDir: the same class
+        if self._fd is not None and target_fd is not None:
+            os.replace(name, new_name, src_dir_fd=self._fd, dst_dir_fd=target_fd)
         else:
             os.replace(self.path / name, target.path / new_name)
 
@@ -280,5 +281,6 @@ class SafeDir:
 
 def _check_name(name: str) -> None:
     """A single name inside the folder: no separators, not `.` or `..`."""
-    if not name or name in (".", "..") or "/" in name or (os.sep != "/" and os.sep in name) or "\0" in name:
+    separators = {"/", os.sep}
+    if name in ("", ".", "..") or any(sep in name for sep in separators) or "\0" in name:
         raise UnsafePathError(errno.EINVAL, f"{name!r} is not a plain file name")

@@ -38,11 +38,17 @@ class Unsendable(Exception):
     """A claimed file that must be quarantined; the message is the reason."""
 
 
-class SweepResult(FrozenValue):
+class SweepResult(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """What housekeeping did: losses (expired, evicted) and repairs (temp files, dead leases)."""
 
     __slots__ = ("expired", "evicted", "stale_temp", "released_leases", "pending", "pending_bytes")
     _defaults = dict.fromkeys(__slots__, 0)
+    expired: int
+    evicted: int
+    stale_temp: int
+    released_leases: int
+    pending: int
+    pending_bytes: int
 
 
 def iter_pending_names(layout: SpoolLayout, chunk: int = LIST_CHUNK) -> Iterator[str]:
@@ -211,7 +217,7 @@ def quarantine(layout: SpoolLayout, path: Path, name: str, reason: str, now: dat
         return _cap(folder, QUARANTINE_CAP_BYTES)
 
 
-def dead_letter(
+def dead_letter(  # pylint: disable=too-many-positional-arguments  # the file and the service's verdict, as the drain has them
     layout: SpoolLayout, lease: Path, name: str, envelope: Mapping[str, Any], status: int, message: str, now: datetime
 ) -> int:
     """Keep a rejected envelope with the service's message for support; returns how many old ones the cap dropped."""
@@ -309,7 +315,7 @@ def _dead_lease(name: str, now_unix: float, holder: str | None = None) -> str | 
     return original if foreign or deadline < now_unix or deadline > now_unix + LEASE_MAX_AHEAD_SECONDS else None
 
 
-class _Sweep:
+class _Sweep:  # pylint: disable=too-many-instance-attributes  # one field per count of one sweep
     """One housekeeping pass over an opened spool/ folder; each step adds to the counts."""
 
     def __init__(self, spool: SafeDir, now_unix: float, retention: float, holder: str | None = None) -> None:

@@ -66,7 +66,7 @@ def settings_view(env: Mapping[str, str]) -> report.SettingsView:
         from telemetry_sender.settings import resolve_settings
 
         settings = resolve_settings(env)
-    except Exception as exc:  # the support view must render even when settings cannot be read
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # the support view renders even without settings
         logger.debug("settings could not be resolved: %s", type(exc).__name__)
         return report.SettingsView(False, f"settings could not be read ({type(exc).__name__})", "", None)
     connection = settings.connection
@@ -217,7 +217,7 @@ def plan_purge(layout: SpoolLayout, include_all: bool) -> PurgeCounts:
 
 
 def purge(layout: SpoolLayout, *, include_all: bool, skipped: list[Skipped] | None = None) -> PurgeCounts:
-    """Delete pending events (and with include_all, dead letters and quarantine) under the lock, inside the root only."""
+    """Delete pending events (with include_all, dead letters and quarantine) under the lock, inside the root only."""
     with SpoolReader(layout) as reader:
         if not reader.exists:
             return PurgeCounts()

@@ -90,8 +90,8 @@ class SpoolReader:
 
     def has_any_part(self) -> bool:
         """True when the root holds at least one of spool/, rejected/, quarantine/, state.json."""
-        return self._root is not None and any(self._root.exists(n) for n in ("spool", "rejected", "quarantine",
-                                                                              "state.json"))
+        names = ("spool", "rejected", "quarantine", "state.json")
+        return self._root is not None and any(self._root.exists(n) for n in names)
 
     # --- listing -------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from telemetry_sender.spool.state import parse_time
-from telemetry_sender.support.report import PENDING, note, show_row, table_columns
+from telemetry_sender.support.report import note, show_row, table_columns
 from telemetry_sender.text import printable, shorten, wrap
 
 WIDTH = 100  # wrap long values at this many characters

@@ -31,7 +31,7 @@ _PREVIEW_CHARS = 200
 
 
 @dataclass(frozen=True)
-class SpoolFile:
+class SpoolFile:  # pylint: disable=too-many-instance-attributes  # a value: one field per fact of a file
     """One file of the spool root, as listed (and maybe read) by the I/O side."""
 
     state: str  # pending | leased | rejected | quarantined

@@ -532,7 +532,7 @@ def test_cli_refuses_a_bad_script(tmp_path):
 
 def test_chunked_request_bodies_are_read(emu):
     payload = json.dumps([envelope(), envelope()]).encode()
-    chunks = (payload[i : i + 1000] for i in range(0, len(payload), 1000))
+    chunks = (payload[i:i + 1000] for i in range(0, len(payload), 1000))
     response = requests.post(emu.track_url, data=chunks, timeout=5)
     assert response.status_code == 200
     assert emu.requests[-1].headers["transfer-encoding"] == "chunked"

@@ -22,11 +22,12 @@ from telemetry_sender.emulator.rules import DEFAULT_IKEY
 from telemetry_sender.emulator.server import Emulator
 from waiting import wait_until
 
-pytestmark = pytest.mark.filterwarnings("ignore:`LoggingHandler` in `opentelemetry-sdk` is deprecated")
 # A dev dependency (Makefile DEV_PACKAGES): imported, not skipped, so CI cannot pass without the oracle.
 from azure.core.exceptions import HttpResponseError, ServiceResponseError
 from azure.monitor.opentelemetry.exporter._generated.exporter import AzureMonitorClient
 from azure.monitor.opentelemetry.exporter._generated.exporter import models as m
+
+pytestmark = pytest.mark.filterwarnings("ignore:`LoggingHandler` in `opentelemetry-sdk` is deprecated")
 
 QUIET_EXPORTER_ENV = {  # what 1.0.0b58 reads before it would contact anything but the endpoint
     "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
@@ -102,7 +103,7 @@ def valid(kind: str, when: datetime | None = None) -> dict:
     props = {"k": "v"}
     data = {
         "EventData": lambda: m.TelemetryEventData(version=2, name="checkout", properties=props,
-                                                 measurements={"ms": 1.5}),
+                                                  measurements={"ms": 1.5}),
         "MessageData": lambda: m.MessageData(version=2, message="a log line", severity_level="Warning",
                                              properties=props),
         "ExceptionData": lambda: m.TelemetryExceptionData(version=2, exceptions=[m.TelemetryExceptionDetails(

@@ -17,7 +17,7 @@ def table_after(heading: str) -> list[list[str]]:
     lines = DOC.read_text(encoding="utf-8").splitlines()
     start = lines.index(heading)
     rows: list[list[str]] = []
-    for line in lines[start + 1 :]:
+    for line in lines[start + 1:]:
         if line.startswith("|"):
             rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
         elif rows:

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from hypothesis import given as hgiven, settings as hsettings, strategies as st
 
 from azext_prototype.telemetry.event import MEASUREMENT_KEYS, PROPERTY_KEYS, Invocation, build_event, error_text
 from azext_prototype.telemetry.event import iso_utc, new_event_id
@@ -269,8 +270,6 @@ def parameters_json_for(given):
 
     return parameters_json(given)
 
-
-from hypothesis import given as hgiven, settings as hsettings, strategies as st  # noqa: E402
 
 _anything = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300) | st.binary(max_size=50),

@@ -580,7 +580,7 @@ def test_offline_for_days_the_spool_stays_under_its_cap_oldest_evicted_first(lay
     for day in range(3):  # each day's commands, then a sender that finds the network down
         for n in range(70):
             write_event(layout, make_envelope(padding="q" * 60_000),
-                              now_ns=int((NOW + timedelta(days=day)).timestamp() * 1e9) + n)
+                        now_ns=int((NOW + timedelta(days=day)).timestamp() * 1e9) + n)
         clock.now = NOW + timedelta(days=day, hours=1)
         report = run(layout, clock, manual=False)
         assert report.outcome == "backing-off"

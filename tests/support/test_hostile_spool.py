@@ -178,8 +178,8 @@ def _zip_with_links(path: Path, root: Path) -> None:
 
 
 @pytest.mark.parametrize("extractor", ["zipfile", "unzip"])
-def test_a_zip_with_links_unpacked_then_purged_leaves_the_engineers_files_alone(tmp_path, engineer, config_dir,
-                                                                               extractor):
+def test_a_zip_with_links_unpacked_then_purged_leaves_the_engineers_files_alone(
+        tmp_path, engineer, config_dir, extractor):
     if extractor == "unzip" and shutil.which("unzip") is None:
         pytest.skip("unzip is not installed")
     user = build_copied_spool(tmp_path / "user" / "telemetry")

@@ -65,5 +65,3 @@ def test_flush_outcomes_map_to_success_or_a_clear_error(report_, fragment):
     message = render.flush_problem(report_, "/spool")
     assert render.flush_succeeded(report_) is (fragment is None)
     assert (message is None) if fragment is None else (fragment in message)
-
-

@@ -17,6 +17,7 @@ from telemetry_sender.spool import lock
 from telemetry_sender.support import report as support_report
 from telemetry_sender.spool.layout import SpoolLayout
 
+
 def run(*args: str, config_dir: Path, env: dict | None = None, stdin=subprocess.DEVNULL):
     """Run `python -m telemetry_sender ARGS` with a private az config dir and no ambient settings."""
     clean = {k: v for k, v in os.environ.items() if k not in (
