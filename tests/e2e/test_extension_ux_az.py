@@ -62,6 +62,16 @@ def test_debug_says_where_the_event_went_and_why_no_sender_started(on_env, proje
     assert any("sender not started" in line for line in lines), lines
 
 
+def test_debug_names_the_pid_of_the_sender_it_started(dev_az_env, project):
+    env = {**dev_az_env, "APPLICATIONINSIGHTS_CONNECTION_STRING": CS}
+    done = azcli.run_az(["prototype", "status", "-d", str(project), "--debug", "-o", "none"], env)
+    assert done.returncode == 0, done.stderr
+    lines = _telemetry_debug_lines(done.stderr)
+    [started] = [line for line in lines if "sender started" in line]
+    pid = int(re.search(r"sender started \(pid (\d+)\)", started).group(1))
+    assert pid > 0 and 1 <= len(lines) <= 3
+
+
 def test_debug_says_telemetry_is_off_and_why(dev_az_env, project):
     env = {**dev_az_env, "APPLICATIONINSIGHTS_CONNECTION_STRING": CS, "DO_NOT_TRACK": "1"}
     done = azcli.run_az(["prototype", "status", "-d", str(project), "--debug", "-o", "none"], env)
