@@ -20,9 +20,11 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 NOTICE = (
     "az prototype collects usage telemetry: for each command, its name, its parameters (sanitized),\n"
-    "success or the error's kind, the AI provider and model, the Azure region, resource type and SKU,\n"
-    "the extension version, your Azure tenant id and the project's random id. It never collects\n"
-    "subscription ids, resource names, tags, e-mail addresses or your content. Every field: {details}\n"
+    "success or the error (names and secrets scrubbed), the AI provider and model, the Azure region,\n"
+    "resource type and SKU, the extension version, your Azure tenant id and the project's random id.\n"
+    "It never collects "
+"subscription ids, resource names, tags, e-mail addresses or your content. Every field:\n"
+    "{details}\n"
     "Opt out: 'az config set core.collect_telemetry=no', or set DO_NOT_TRACK=1.\n"
     "See what waits to be sent: 'az prototype telemetry show'. (This notice is shown once.)\n"
 )

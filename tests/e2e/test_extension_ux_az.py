@@ -112,7 +112,7 @@ def test_first_recorded_command_prints_the_notice_once_on_stderr(on_env, project
 
 def test_notice_points_to_a_telemetry_document_that_ships_with_the_extension(on_env, project):
     done = azcli.run_az(["prototype", "status", "-d", str(project), "-o", "none"], on_env)
-    [path] = re.findall(r"Every field: (\S+TELEMETRY\.md)", done.stderr)
+    [path] = re.findall(r"Every field:\s+(\S+TELEMETRY\.md)", done.stderr)
     text = open(path, encoding="utf-8").read()
     assert "tenantId" in text and "projectId" in text and "DO_NOT_TRACK" in text
 
