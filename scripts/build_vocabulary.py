@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import azcli_messages  # noqa: E402
-from telemetry_sender.privacy.vocabulary import VOCABULARY_FILE  # noqa: E402
+import azcli_messages  # noqa: E402  (the paths are set just above)
+from telemetry_sender.privacy.vocabulary import VOCABULARY_FILE  # noqa: E402  (likewise)
 
 ENGLISH_WORDS = 30_000
 SURNAMES = 5_000  # the census list goes on into rare names that are also plain words

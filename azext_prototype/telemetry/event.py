@@ -24,7 +24,7 @@ from telemetry_sender.privacy.shapes import (
     is_resource_type,
     region_or_empty,
 )
-from telemetry_sender.spool.envelope import MEASUREMENT_KEYS, PROPERTY_KEYS  # the data dictionary's owner
+from telemetry_sender.spool.envelope import PROPERTY_KEYS  # the data dictionary's owner
 from telemetry_sender.spool.frozen import FrozenValue
 
 

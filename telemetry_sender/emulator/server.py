@@ -56,7 +56,7 @@ class Headers(Mapping[str, str]):
 
 
 @dataclass(frozen=True)
-class RequestRecord:
+class RequestRecord:  # pylint: disable=too-many-instance-attributes  # a value: one field per fact of a request
     """What one request brought and how the emulator answered (status None: dropped or hung)."""
 
     path: str
@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.connections.discard(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's name
         logger.debug("%s " + format, self.address_string(), *args)
 
     def _read_chunks(self) -> bytes:
@@ -190,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server's naming
         path = urlsplit(self.path).path
         try:
             body = self._read_body()
@@ -213,13 +213,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(404, b'{"error":"not found: POST /v2.1/track or /v2/track"}', {})
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = _not_found  # noqa: N815
+    do_GET = do_PUT = do_DELETE = do_PATCH = _not_found
 
 
 # --- The emulator ---------------------------------------------------------------------------
 
 
-class Emulator:
+class Emulator:  # pylint: disable=too-many-instance-attributes  # the server, its script, its records and its lifecycle
     """A loopback ingestion endpoint with the service's semantics; scriptable; thread-safe."""
 
     def __init__(
@@ -260,7 +260,7 @@ class Emulator:
             if self._server is not None:
                 return self
             if self._record_path is not None and self._record_file is None:
-                self._record_file = open(self._record_path, "a", encoding="utf-8")  # noqa: SIM115
+                self._record_file = open(self._record_path, "a", encoding="utf-8")  # pylint: disable=consider-using-with  # open until stop()
             server = _Server((HOST, self._port), self)
             self._port = server.server_address[1]
             thread = threading.Thread(
@@ -470,6 +470,7 @@ def load_script(path: str | Path) -> tuple[Rule, ...]:
         return rules.parse_script(json.load(handle))
 
 
+# pylint: disable-next=unused-argument  # every cli command takes the layout; the emulator has none
 def command_emulate(args: argparse.Namespace, layout: object = None) -> int:
     """`python -m telemetry_sender emulate`: serve until SIGINT/SIGTERM, printing what arrives."""
     try:

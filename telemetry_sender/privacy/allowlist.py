@@ -64,6 +64,7 @@ def _after_flag(flag: str) -> str | None:
     return "<name>" if is_identifying_name(flag) else None
 
 
+# pylint: disable-next=too-many-return-statements  # one return per kind of token
 def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str]) -> str:
     """What one token becomes, given the word before it."""
     token = match.group(0)

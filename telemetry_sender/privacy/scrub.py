@@ -20,7 +20,9 @@ _MAX_SMALL_NUMBER_DIGITS = 7
 # A rule runs only when its text can be there: a substring scan costs microseconds, a pattern
 # pass over 4 KB tens of them. Hints are lower case, looked up in the lower-cased text. (For the
 # same reason the long-run rules first look ahead for the minimum length, then for the rest.)
-_PREFIX_HINTS = ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "glpat-", "xox", "akia", "asia", "aiza", "npm_", "pypi-")
+_PREFIX_HINTS = ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "glpat-", "xox", "akia", "asia", "aiza", "npm_",
+                 "pypi-")
+
 
 def _pair_value(key: str, sep: str, value: str) -> str:
     """`key=value` / `key: value`: a secret's value is `<secret>`; any other `=` value is data (`<value>`).
@@ -40,7 +42,10 @@ def _pair_value(key: str, sep: str, value: str) -> str:
 
 _SEPARATORS = {"=": re.compile("="), ":": re.compile(":")}
 _KEY_TAIL = re.compile(r"(?<![\w.-])[A-Za-z][\w.-]{0,40}\Z")
-_VALUES = {"=": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,]+)"), ":": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,:]+)")}
+_VALUES = {
+    "=": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,]+)"),
+    ":": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,:]+)"),
+}
 _MAX_KEY_CHARS = 41
 
 
@@ -56,7 +61,7 @@ def _pairs(text: str, sep: str) -> str:
         at = found.start()
         if at < last:
             continue
-        key_end = len(text[last:at].rstrip())  + last
+        key_end = len(text[last:at].rstrip()) + last
         key = _KEY_TAIL.search(text, max(last, key_end - _MAX_KEY_CHARS), key_end)
         value = _VALUES[sep].match(text, at + 1)
         if key is None or value is None:
@@ -72,12 +77,14 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
     """The rules, whole structures first (a private key holds base64 runs, a resource id holds a
     GUID, a URL holds a path, credentials and may carry a SAS query)."""
     return (
-        (re.compile(r"-----BEGIN[^-]{0,40}-----.*?(?:-----END[^-]{0,40}-----|\Z)", re.S), "<private-key>", ("-----begin",)),
+        (re.compile(r"-----BEGIN[^-]{0,40}-----.*?(?:-----END[^-]{0,40}-----|\Z)", re.S), "<private-key>",
+         ("-----begin",)),
         (re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}(?:\.[\w-]*)?"), "<jwt>", ("eyj",)),
         (re.compile(r"(?i)\bbearer\s+[\w.~+/=-]+"), "Bearer <secret>", ("bearer",)),
         (re.compile(r"(?i)\bbasic\s+(?=[A-Za-z0-9+/]*[\d+/=])[A-Za-z0-9+/]{6,}={0,2}"), "Basic <secret>", ("basic",)),
         # Well-known credential formats (OpenAI/Anthropic, GitHub, GitLab, Slack, AWS, Google, npm, PyPI).
-        (re.compile(r"(?i)\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{3,}"), "<secret>", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+        (re.compile(r"(?i)\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{3,}"), "<secret>",
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
         (re.compile(r"\b(?:sk|pk|rk)[-_][\w-]{3,}|\bglpat-[\w-]+|\bxox[abprs]-[\w-]+|\b(?:AKIA|ASIA)[0-9A-Z]{12,}\b"
                     r"|\bAIza[\w-]{10,}|\bnpm_\w{10,}|\bpypi-[\w-]{10,}"), "<secret>", _PREFIX_HINTS),
         # A URL of any scheme (postgresql://user:pw@host, amqps://, redis://): credentials, hosts, queries.
@@ -87,7 +94,8 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(r"(?i)/?subscriptions/[^\s'\"]+"), "<resource-id>", ("subscriptions/",)),
         (re.compile(r"(?i)(?<![\w/])/providers/Microsoft\.[^\s'\"]+/[^\s'\"]+"), "<resource-id>", ("/providers/",)),
         # Base64 keys (storage account keys, AWS secrets) hold slashes: before the path rules.
-        (re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]{30})(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
+        (re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]{30})(?=[A-Za-z0-9+/]*\d)"
+                    r"(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
                     r"[A-Za-z0-9+/]{30,}={0,2}(?![\w/])"), "<secret>", None),
         (re.compile(rf"(?i)\b[a-z]:[\\/](?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]*"), "<path>", (":\\", ":/")),
         (re.compile(rf"\\\\(?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]+"), "<path>", ("\\\\",)),

@@ -73,7 +73,7 @@ def build_envelope(
     }
 
 
-class Projection(FrozenValue):
+class Projection(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
     """A read envelope cut to the data dictionary: what is sent, and the names of what was not.
 
     `envelope` is None when the file is not an event of ours at all (the caller quarantines
@@ -82,6 +82,9 @@ class Projection(FrozenValue):
 
     __slots__ = ("envelope", "dropped", "reason")
     _defaults = {"dropped": (), "reason": ""}
+    envelope: dict[str, Any] | None
+    dropped: tuple[str, ...]
+    reason: str
 
 
 def _loggable(name: object) -> str:

@@ -108,11 +108,12 @@ def test_sanitizing_twice_changes_nothing(text):
 
 
 @settings(max_examples=300)
-@given(params=st.dictionaries(st.sampled_from(["scope", "max_tokens", "token_count", "args", "name", "mode", "x"]),
-                              st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                                           lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c,
-                                                                                              max_size=3),
-                                           max_leaves=12), max_size=6))
+@given(params=st.dictionaries(
+    st.sampled_from(["scope", "max_tokens", "token_count", "args", "name", "mode", "x"]),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                 lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=3),
+                 max_leaves=12),
+    max_size=6))
 def test_parameters_text_is_a_fixed_point(params):
     text = parameters_json(params)
     assert parameters_json(json.loads(text)) == text

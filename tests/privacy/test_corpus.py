@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from telemetry_sender.privacy.errors import sanitize_error
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import azcli_messages  # noqa: E402
-from planted import Planted, planted_values  # noqa: E402
-from telemetry_sender.privacy.errors import sanitize_error  # noqa: E402
+import azcli_messages  # noqa: E402  (scripts/ is put on sys.path just above)
+from planted import Planted, planted_values  # noqa: E402  (likewise)
 
 _WORD = re.compile(r"\w+(?:[.'-]\w+)*")
 MIN_WORDS_KEPT = 0.85
