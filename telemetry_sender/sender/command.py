@@ -48,7 +48,7 @@ def _background(layout: SpoolLayout, deadline: float, lock: SpoolLock | None) ->
         left = deadline - time.monotonic() - _EXIT_MARGIN_SECONDS
         report = drain(layout, resolve_settings(os.environ), manual=False, lifetime_seconds=max(1.0, left), lock=lock)
         logger.info("sender finished: %s", report.summary())
-    except Exception:  # guard once, at the boundary: a background sender never crashes loudly
+    except Exception:  # pylint: disable=broad-exception-caught  # the one guard: a background sender never crashes loudly
         logger.exception("sender failed")
     finally:
         logging.shutdown()

@@ -65,7 +65,7 @@ class _Item:
 
 
 @dataclass
-class _Context:
+class _Context:  # pylint: disable=too-many-instance-attributes  # what every step of one drain shares
     layout: SpoolLayout
     settings: Any
     transport: Any
@@ -182,6 +182,7 @@ class _BatchSource:
 # --- one batch ---------------------------------------------------------------------
 
 
+# pylint: disable-next=too-many-positional-arguments  # one batch's facts, as the drain loop has them
 def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: BatchVerdict, now: datetime,
            resend: frozenset[int]) -> None:
     """Delete accepted items, dead-letter rejected ones, give back the rest (except those to `resend`)."""
@@ -386,7 +387,9 @@ def _refusal(ctx: _Context, manual: bool) -> DrainReport | None:
     return None
 
 
-def _drain_held(ctx: _Context, held: SpoolLock, manual: bool, progress: Progress | None) -> tuple[Outcome, SpoolLock | None]:
+def _drain_held(
+    ctx: _Context, held: SpoolLock, manual: bool, progress: Progress | None
+) -> tuple[Outcome, SpoolLock | None]:
     """Passes while we hold the lock; between passes the lock is let go, so an event written
     meanwhile by a command that saw it held is found, by us or by the sender that command starts."""
     idle_passes = 0

@@ -52,7 +52,7 @@ def acquire(layout: SpoolLayout) -> SpoolLock | None:
     return held
 
 
-def log_held(held: SpoolLock) -> None:
+def log_held(_held: SpoolLock) -> None:
     """Say in the log when this process became the sender (monotonic: tests check drains never overlap)."""
     logger.info("lock acquired by pid %d at monotonic %.6f", os.getpid(), time.monotonic())
 

@@ -23,7 +23,6 @@ from telemetry_sender.protocol import (
 from telemetry_sender.sender.transport import OFFLINE_ERRORS, TransportResult
 
 
-
 class VerdictKind(str, Enum):
     """What the service's answer to one request means for the batch as a whole."""
 
@@ -59,7 +58,7 @@ class ItemRejection:
 
 
 @dataclass(frozen=True)
-class BatchVerdict:
+class BatchVerdict:  # pylint: disable=too-many-instance-attributes  # a value: one field per fact of the verdict
     """The decision for one batch; indices refer to positions in the request."""
 
     kind: VerdictKind
@@ -134,7 +133,7 @@ def _message(body: bytes, status: int) -> str:
     return text[:1024] if text else f"HTTP {status}"
 
 
-def classify(result: TransportResult, count: int, now: datetime) -> BatchVerdict:
+def classify(result: TransportResult, count: int, now: datetime) -> BatchVerdict:  # pylint: disable=too-many-return-statements  # one return per class of answer
     """Decide the fate of each of the `count` items sent in the request that produced `result`."""
     if result.status is None:
         kind = result.error or "error"
@@ -149,8 +148,8 @@ def classify(result: TransportResult, count: int, now: datetime) -> BatchVerdict
             result.body, count, errors) else None
         split = _split_items(count, errors, unnamed)
         return BatchVerdict(PARTIAL, status, split.accepted, split.requeue, split.rejected, retry_after,
-                       detail=f"206: {len(split.accepted)} accepted, {len(split.requeue)} to retry, "
-                       f"{len(split.rejected)} rejected")
+                            detail=f"206: {len(split.accepted)} accepted, {len(split.requeue)} to retry, "
+                            f"{len(split.rejected)} rejected")
     if 200 <= status < 300:
         return BatchVerdict(ACCEPTED, status, accepted=tuple(range(count)))
     # The retriable 4xx (auth, timeout, throttling), any 5xx, and any 3xx: a 307/308 gets here
@@ -162,5 +161,5 @@ def classify(result: TransportResult, count: int, now: datetime) -> BatchVerdict
         errors = _item_errors(result.body) or {}
         split = _split_items(count, errors, (status, message))
         return BatchVerdict(REJECTED, status, split.accepted, split.requeue, split.rejected, retry_after,
-                       detail=f"HTTP {status}: {message}"[:300])
+                            detail=f"HTTP {status}: {message}"[:300])
     return BatchVerdict(RETRY, status, retry_after=retry_after, detail=f"unexpected HTTP {status}")

@@ -47,7 +47,7 @@ _SUMMARY_LABELS = (("retried", "kept for retry"), ("rejected", "rejected"), ("qu
 
 
 @dataclass
-class DrainReport:
+class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: one field per count
     """What one drain did (so far) and why it stopped."""
 
     sent: int = 0

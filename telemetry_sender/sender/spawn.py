@@ -233,7 +233,8 @@ def spawn_sender(
         if os.name != "nt" and hasattr(os, "posix_spawn"):
             child_fd = _child_lock_fd(lock_fd) if lock_fd is not None else None
             try:
-                pid = _spawn_posix(sender_argv(executable, layout.root, package_parent, user_site, child_fd), env, lock_fd)
+                argv = sender_argv(executable, layout.root, package_parent, user_site, child_fd)
+                pid = _spawn_posix(argv, env, lock_fd)
             except NotImplementedError:
                 pass  # e.g. no POSIX_SPAWN_SETSID on this platform
         if pid is None:

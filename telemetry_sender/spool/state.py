@@ -165,8 +165,9 @@ def backing_off(state: dict[str, Any], now: datetime, endpoint: str | None = Non
     """True while the saved backoff says "not before T" and T is still ahead.
 
     With `endpoint`, only a backoff written for that endpoint (or by a sender too old to
-    say) counts: a changed connection string starts fresh. A T further ahead than any wait a sender writes (a clock that was
-    wrong, an edited file) is ignored: it must not stop automatic sending for days.
+    say) counts: a changed connection string starts fresh. A T further ahead than any wait a
+    sender writes (a clock that was wrong, an edited file) is ignored: it must not stop
+    automatic sending for days.
     """
     if endpoint is not None and state.get("endpoint") not in (None, endpoint):
         return False
