@@ -41,8 +41,8 @@ STATUS_PATHS: dict[str, tuple[str, ...]] = {
     "rejected": ("lost", "rejected", "kept"),
     "rejected_bytes": ("lost", "rejected", "keptBytes"),
     "dropped.rejected": ("lost", "rejected", "removedByCap"),
-    # unreadable files: counted, kept in quarantine/ ("corrupt" in the report's loss counter)
-    "lost.corrupt": ("lost", "quarantined", "count"),
+    # unreadable files: counted when set aside, kept in quarantine/
+    "lost.quarantined": ("lost", "quarantined", "count"),
     "quarantined": ("lost", "quarantined", "kept"),
     "quarantined_bytes": ("lost", "quarantined", "keptBytes"),
     "dropped.quarantine": ("lost", "quarantined", "removedByCap"),
@@ -88,11 +88,26 @@ def status_to_az(doc: Mapping[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in _flatten(doc).items():
         path = STATUS_PATHS.get(key) or tuple(camel(part) for part in key.split("."))
-        node = result
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = camel_keys(value)
+        if not _place(result, path, camel_keys(value)):  # a new report key that collides: kept flat, never lost
+            name = camel(key.replace(".", "_"))
+            while name in result:
+                name += "Value"
+            result[name] = camel_keys(value)
     return result
+
+
+def _place(result: dict[str, Any], path: tuple[str, ...], value: Any) -> bool:
+    """Put `value` at `path`, unless that would overwrite another value or an object."""
+    node = result
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return False
+        node = child
+    if path[-1] in node:
+        return False
+    node[path[-1]] = value
+    return True
 
 
 def status_from_az(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def test_status_in_az_names_has_one_rejected_with_its_breakdown(spool):
     rejected = result["lost"]["rejected"]
     assert rejected == {"count": report["lost"]["rejected"], "kept": report["rejected"],
                         "keptBytes": report["rejected_bytes"], "removedByCap": report["dropped"]["rejected"]}
-    assert result["lost"]["quarantined"]["count"] == report["lost"]["corrupt"]
+    assert result["lost"]["quarantined"]["count"] == report["lost"]["quarantined"]
     assert result["lastAttempt"]["time"] == report["last_attempt"]
 
 
@@ -48,3 +48,8 @@ def test_show_items_keep_the_envelope_exactly():
     item = {"file": "a.json", "state": "rejected", "quarantined_at": None, "envelope": envelope}
     assert show_item_to_az(item) == {"file": "a.json", "state": "rejected", "quarantinedAt": None,
                                      "envelope": envelope}
+
+
+def test_a_new_report_key_that_collides_is_kept_flat_rather_than_failing():
+    doc = {"last_attempt": "t", "lastAttempt": 5}
+    assert status_to_az(doc) == {"lastAttempt": {"time": "t"}, "lastAttemptValue": 5}
