@@ -13,21 +13,17 @@ from pathlib import Path
 from typing import Mapping
 
 from telemetry_sender.connection_string import ConnectionString, ConnectionStringError, parse_connection_string
-from telemetry_sender.spool.private_files import read_regular_file
-from telemetry_sender.spool.layout import az_config_dir
-from telemetry_sender.protocol import CONNECTION_STRING_ENV_VARS
 from telemetry_sender.spool.frozen import FrozenValue
+from telemetry_sender.spool.recording import (
+    COLLECT_ENV_VAR,
+    DO_NOT_TRACK_ENV_VAR,
+    az_config_dir,
+    do_not_track,
+    parse_az_bool,
+    raw_connection_string,
+    read_regular_file,
+)
 
-# Set by release builds; empty in source builds, so a source checkout sends nothing
-# unless a connection string is given in the environment.
-BUILT_IN_CONNECTION_STRING = ""
-BUILT_IN_SOURCE = "built-in"
-
-COLLECT_ENV_VAR = "AZURE_CORE_COLLECT_TELEMETRY"
-DO_NOT_TRACK_ENV_VAR = "DO_NOT_TRACK"
-# knack's booleans (what `az config` accepts), any case.
-_TRUE = frozenset({"1", "yes", "true", "on"})
-_FALSE = frozenset({"0", "no", "false", "off"})
 _UNSET = object()
 _MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -47,22 +43,6 @@ class TelemetrySettings(FrozenValue):  # pylint: disable=too-few-public-methods 
     connection: ConnectionString | None
     connection_source: str
     opted_out: bool
-
-
-def parse_az_bool(value: str) -> bool | None:
-    """az's boolean spelling (yes/no, true/false, on/off, 1/0, any case); None when unrecognized."""
-    folded = value.strip().lower()
-    if folded in _TRUE:
-        return True
-    if folded in _FALSE:
-        return False
-    return None
-
-
-def do_not_track(env: Mapping[str, str]) -> bool:
-    """DO_NOT_TRACK disables on any non-empty value other than 0 (consoledonottrack.com)."""
-    value = env.get(DO_NOT_TRACK_ENV_VAR, "").strip()
-    return bool(value) and value != "0"
 
 
 def config_file_path(env: Mapping[str, str]) -> Path:
@@ -98,17 +78,6 @@ def _collect_setting(env: Mapping[str, str]) -> tuple[str | None, str]:
     return read_config_collect_telemetry(path), f"in {path}"
 
 
-def _connection(env: Mapping[str, str]) -> tuple[str, str]:
-    """The first non-empty connection string and its source name ("" when none)."""
-    for name in CONNECTION_STRING_ENV_VARS:
-        value = env.get(name, "")
-        if value.strip():
-            return value, name
-    if BUILT_IN_CONNECTION_STRING.strip():
-        return BUILT_IN_CONNECTION_STRING, BUILT_IN_SOURCE
-    return "", ""
-
-
 def _opt_out_reason(value: str | None, source: str) -> str | None:
     """Why core.collect_telemetry disables telemetry, or None when it allows it."""
     if value is None or not value.strip():
@@ -135,7 +104,7 @@ def resolve_settings(
     Inside az pass `collect_telemetry` as az resolved it (`cli_ctx.config`, which already
     applies the environment form); otherwise it is read from env, then the config file.
     """
-    raw_connection, source = _connection(env)
+    raw_connection, source = raw_connection_string(env)
     connection: ConnectionString | None = None
     connection_error = ""
     if raw_connection:

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from telemetry_sender import settings
+from telemetry_sender.spool import recording
 from telemetry_sender.settings import parse_az_bool, resolve_settings
 
 CS = "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9/"
@@ -107,7 +108,7 @@ def test_connection_string_precedence(tmp_path, monkeypatch):
     legacy = "InstrumentationKey=legacy"
     built = "InstrumentationKey=built"
     base = {"AZURE_CONFIG_DIR": str(tmp_path)}
-    monkeypatch.setattr(settings, "BUILT_IN_CONNECTION_STRING", built)
+    monkeypatch.setattr(recording, "BUILT_IN_CONNECTION_STRING", built)
     s = resolve_settings(base)
     assert (s.connection.instrumentation_key, s.connection_source) == ("built", "built-in")
     s = resolve_settings({**base, "APPINSIGHTS_CONNECTION_STRING": legacy})

@@ -12,10 +12,7 @@ import os
 import time
 from typing import Any, Iterable, Mapping
 
-from azext_prototype.telemetry.azcontext import Invocation
-from azext_prototype.telemetry.sources import ProjectFacts
-from azext_prototype.telemetry.sanitize import mask_free_text, sanitize_error
-from telemetry_sender.privacy.parameters import REDACTED, parameters_json, truncate_utf8
+from telemetry_sender.privacy.parameters import REDACTED, REGION_WORDS, parameters_json, truncate_utf8
 from telemetry_sender.privacy.shapes import (
     is_command_name,
     is_enum_like,
@@ -23,9 +20,45 @@ from telemetry_sender.privacy.shapes import (
     is_model_name,
     is_resource_type,
     region_or_empty,
+    split_words,
 )
 from telemetry_sender.spool.envelope import PROPERTY_KEYS  # the data dictionary's owner
 from telemetry_sender.spool.frozen import FrozenValue
+
+
+class Invocation(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
+    """What happened: the command, the arguments, the outcome and when (all facts, no I/O).
+
+    `given`: the parameters the user typed; `arguments`: every argument the function
+    received (defaults included); `resources`: the Azure resources the command names;
+    `free_text`: given arguments az accepts any text for (no declared choices).
+    """
+
+    __slots__ = ("command_name", "given", "arguments", "error", "time_ns", "duration_ms", "resources", "free_text")
+    _defaults = {"resources": (), "free_text": frozenset()}
+
+
+class ProjectFacts(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour
+    """What the event reports about the project: never its name."""
+
+    __slots__ = ("project_id", "provider", "model", "location")
+    _defaults = {"project_id": "", "provider": "", "model": "", "location": ""}
+
+
+def mask_free_text(params: dict, free_text: frozenset[str]) -> dict:
+    """Text given to arguments without declared choices becomes ***, except models and regions,
+    which are judged by shape; flags, numbers and az-checked choices stay."""
+    masked = dict(params)
+    for name in free_text:
+        value = masked.get(name)
+        texts = value if isinstance(value, (list, tuple)) else [value]
+        if not texts or not all(isinstance(item, str) for item in texts):
+            continue
+        words = split_words(name)
+        if "model" in words or "models" in words or REGION_WORDS.intersection(words):
+            continue
+        masked[name] = REDACTED
+    return masked
 
 
 _PROVIDER_ARGS = ("ai_provider", "provider")
@@ -141,7 +174,11 @@ def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) 
         for value in redacted:
             message = re.sub(rf"(?i)(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
     name = type(error).__name__
-    return sanitize_error(f"{name}: {message}") if message else truncate_utf8(name)
+    if not message:
+        return truncate_utf8(name)
+    from azext_prototype.telemetry.sanitize import sanitize_error  # a failed command only: the scrubber loads here
+
+    return sanitize_error(f"{name}: {message}")
 
 
 def _succeeded(error: BaseException | None) -> bool:

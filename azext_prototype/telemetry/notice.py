@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 
+from azext_prototype.telemetry.record import NOTICE_MARKER as MARKER_NAME
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import TextIO
 
-MARKER_NAME = "telemetry-notice-shown"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 NOTICE = (

@@ -1,13 +1,23 @@
 """The @track decorator every command wears: the one boundary between a command and telemetry.
 
 The command's result, exception and exit code pass through untouched; whatever goes
-wrong in telemetry is caught here and logged at debug level. Importing this module
-costs almost nothing: the recorder itself is imported after the command ran.
+wrong in telemetry is caught here and logged at debug level. Telemetry that is off is
+decided here with code loaded with the extension (spool.recording's rules), so an
+opted-out command imports nothing; the recorder itself is imported only to record.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import time
+
+from telemetry_sender.spool.recording import surely_off
+
+# The telemetry story's logger (trace.py tells it): az shows loggers under "cli." with
+# --debug (knack.log.get_logger adds the same prefix); logging.getLogger imports nothing.
+logger = logging.getLogger("cli.azext_prototype.telemetry")
+DEBUG_ENV_VAR = "AZ_PROTOTYPE_TELEMETRY_DEBUG"
 
 TYPE_CHECKING = False  # typing costs a millisecond to import where az has not loaded it yet
 if TYPE_CHECKING:
@@ -38,19 +48,42 @@ def is_untracked(command_name: str) -> bool:
     return tuple(command_name.lower().split()[:2]) == UNTRACKED_PREFIX
 
 
+def find_cmd(args: tuple, kwargs: Mapping[str, Any]) -> Any:
+    """The AzCliCommand passed to a command function, or None outside az."""
+    cmd = kwargs.get("cmd")
+    if cmd is None and args:
+        cmd = args[0]
+    return cmd if getattr(cmd, "cli_ctx", None) is not None else None
+
+
+def collect_telemetry_setting(cmd: Any) -> tuple[bool, str | None]:
+    """(known, value) of core.collect_telemetry as az resolved it (env form first, then its config)."""
+    try:
+        config = cmd.cli_ctx.config
+        return True, config.get("core", "collect_telemetry", fallback=None)
+    except Exception:  # pylint: disable=broad-exception-caught  # a foreign config object: read it ourselves
+        return False, None
+
+
+def _telling_the_story() -> bool:
+    """True under `az --debug` or AZ_PROTOTYPE_TELEMETRY_DEBUG: then even "off" is explained, by the recorder."""
+    return bool(os.environ.get(DEBUG_ENV_VAR)) or logger.isEnabledFor(logging.DEBUG)
+
+
 def _record_safely(  # pylint: disable=too-many-positional-arguments  # the call's facts, passed on once from the wrapper
     command_name: str, resources: Resources, func: Callable, args: tuple, kwargs: dict,
     error: BaseException | None, time_ns: int, started: float,
 ) -> None:
     duration_ms = (time.perf_counter() - started) * 1000.0
     try:
-        from azext_prototype.telemetry.azcontext import (
-            Invocation, bound_arguments, collect_telemetry_setting, find_cmd, free_text_arguments, function_defaults,
-            given_parameters,
-        )
-        from azext_prototype.telemetry.record import record
-
         cmd = find_cmd(args, kwargs)
+        az_setting = collect_telemetry_setting(cmd) if cmd is not None else (False, None)
+        if surely_off(os.environ, az_setting[1]) and not _telling_the_story():
+            return  # off: nothing imported, nothing touched
+        from azext_prototype.telemetry.record import (
+            Invocation, bound_arguments, free_text_arguments, function_defaults, given_parameters, record,
+        )
+
         defaults = function_defaults(func)
         arguments = bound_arguments(func, args, kwargs, defaults)
         named = resources(arguments) if callable(resources) else resources
@@ -67,12 +100,10 @@ def _record_safely(  # pylint: disable=too-many-positional-arguments  # the call
         )
         record(
             invocation,
-            az_setting=collect_telemetry_setting(cmd) if cmd is not None else (False, None),
+            az_setting=az_setting,
             quiet=bool(getattr(getattr(cmd, "cli_ctx", None), "only_show_errors", False)),
         )
     except Exception as exc:  # pylint: disable=broad-exception-caught  # telemetry must never reach the user
-        from azext_prototype.telemetry.trace import logger
-
         logger.debug("telemetry not recorded (%s)", type(exc).__name__)
 
 

@@ -28,7 +28,7 @@ from benchlib.table import Row
 
 from azext_prototype.telemetry import track
 from telemetry_sender.spool.layout import SpoolLayout
-from telemetry_sender.spool.lock import is_held
+from telemetry_sender.spool.recording import is_held
 from telemetry_sender.sender.spawn import should_spawn
 
 logger = logging.getLogger(__name__)
@@ -327,8 +327,8 @@ def alternative_rows(measured: dict[str, Scenario], alternatives: dict[str, Any]
 # --- the first call in a fresh process (what each az command really pays) -------------------
 
 # Standard modules az has already imported when a command function runs (checked with -X importtime).
-AZ_PRELOADED = ("json", "logging", "re", "pathlib", "typing", "datetime", "subprocess", "argparse",
-                "dataclasses", "configparser", "uuid", "inspect", "functools")
+AZ_PRELOADED = ("json", "logging", "re", "pathlib", "typing", "datetime", "subprocess", "argparse", "zlib", "fcntl",
+                "dataclasses", "configparser", "uuid", "inspect", "functools", "enum", "urllib.parse")
 _COLD = """
 import {preloaded}
 import sys, time

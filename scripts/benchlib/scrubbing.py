@@ -31,7 +31,7 @@ _PIECES = (
 )
 _CHILD = """
 import json, sys, time
-from azext_prototype.telemetry.azcontext import Invocation
+from azext_prototype.telemetry.event import Invocation
 from azext_prototype.telemetry.record import record
 failed = sys.argv[1] == "failed"
 error = RuntimeError("could not reach contoso-hr-api-056") if failed else None

@@ -28,7 +28,8 @@ from telemetry_sender.protocol import (
     REDIRECT_STATUSES,
 )
 from telemetry_sender.sender.transport import Transport, TransportResult
-from telemetry_sender.spool.state import format_time, parse_time
+from telemetry_sender.spool.state import format_time
+from telemetry_sender.spool.recording import parse_time
 from telemetry_sender.text import printable
 
 logger = logging.getLogger(__name__)

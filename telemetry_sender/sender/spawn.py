@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from telemetry_sender.spool.layout import SpoolLayout
-from telemetry_sender.spool.lock import SpoolLock, is_held, try_acquire
-from telemetry_sender.spool.state import backing_off, endpoint_id, load_state
+from telemetry_sender.spool.lock import SpoolLock, try_acquire
+from telemetry_sender.spool.recording import endpoint_id, sender_due
 
 # Windows process-creation flags (winbase.h); spelled out so they can be tested anywhere.
 CREATE_NEW_PROCESS_GROUP = 0x00000200
@@ -96,23 +96,18 @@ def windows_popen_kwargs(spool_root: Path) -> dict[str, Any]:
     }
 
 
-def current_endpoint(env: Mapping[str, str]) -> str | None:
-    """The endpoint id (spool.state.endpoint_id) of the connection string in `env`; None without one."""
-    from telemetry_sender.settings import resolve_settings
-
-    connection = resolve_settings(env, collect_telemetry=None).connection
-    return endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key) if connection else None
-
-
 def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[str, str] | None = None) -> bool:
-    """False while a sender holds the lock or the backoff state says "not before T".
+    """False while a sender holds the lock or the backoff state says "not before T" (spool.recording.sender_due).
 
     With `env`, only a backoff written for its connection string's endpoint counts.
     """
-    if is_held(layout.lock_file):
-        return False
-    endpoint = current_endpoint(env) if env is not None else None
-    return not backing_off(load_state(layout.state_file), now or datetime.now(timezone.utc), endpoint)
+    endpoint = None
+    if env is not None:
+        from telemetry_sender.settings import resolve_settings
+
+        connection = resolve_settings(env, collect_telemetry=None).connection
+        endpoint = endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key) if connection else None
+    return sender_due(layout.root, endpoint, now)
 
 
 def _inheritable_fds() -> list[int]:

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Mapping
 
 from telemetry_sender.spool.frozen import FrozenValue
+from telemetry_sender.spool.recording import LOCK_FILENAME, PENDING_SUFFIX, SPOOL_DIRNAME, STATE_FILENAME, default_root
 
-SPOOL_DIRNAME = "spool"
-PENDING_SUFFIX = ".json"
 # NAME.json -> NAME.json.<unix deadline>.<holder>.lease while a sender holds it; the holder
 # names the drain that claimed it (older senders wrote NAME.json.<unix deadline>.lease).
 LEASE_SUFFIX = ".lease"
-# Temporary files of an atomic write start with a dot and end here.
-TEMP_SUFFIX = ".tmp"
 # quarantine/NAME keeps its reason in quarantine/NAME.why.json.
 WHY_SUFFIX = ".why.json"
-
-
-def az_config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The az configuration folder, as azure-cli-core resolves it."""
-    env = os.environ if env is None else env
-    configured = env.get("AZURE_CONFIG_DIR")
-    return Path(os.path.expanduser(configured)) if configured else Path(os.path.expanduser("~")) / ".azure"
 
 
 class SpoolLayout(FrozenValue):
@@ -39,7 +28,7 @@ class SpoolLayout(FrozenValue):
     @classmethod
     def default(cls, env: Mapping[str, str] | None = None) -> "SpoolLayout":
         """The contract location: <az config dir>/prototype/telemetry."""
-        return cls(az_config_dir(env) / "prototype" / "telemetry")
+        return cls(default_root(env))
 
     @classmethod
     def from_arg(cls, path: str | os.PathLike[str]) -> "SpoolLayout":
@@ -63,7 +52,7 @@ class SpoolLayout(FrozenValue):
 
     @property
     def state_file(self) -> Path:
-        return self.root / "state.json"
+        return self.root / STATE_FILENAME
 
     @property
     def log_file(self) -> Path:
@@ -71,13 +60,7 @@ class SpoolLayout(FrozenValue):
 
     @property
     def lock_file(self) -> Path:
-        return self.root / "sender.lock"
-
-
-def new_event_filename(now_ns: int | None = None) -> str:
-    """`<20-digit ns timestamp>-<random>.json`: unique, and lexical order is recording order."""
-    stamp = time.time_ns() if now_ns is None else now_ns
-    return f"{stamp:020d}-{os.urandom(6).hex()}{PENDING_SUFFIX}"
+        return self.root / LOCK_FILENAME
 
 
 def is_pending_name(name: str) -> bool:

@@ -1,9 +1,6 @@
-"""One drainer per spool: a non-blocking OS file lock, cheap enough to probe from az.
+"""One drainer per spool: a non-blocking OS file lock (the primitives and the probe az runs are spool.recording's).
 
 The spawner takes it for its child (spawn.py), so a burst of commands starts one sender.
-
-Hand-written on fcntl/msvcrt rather than portalocker because the recorder probes it
-on every command and portalocker costs about 28 ms to import (measured here).
 """
 
 from __future__ import annotations
@@ -12,36 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from telemetry_sender.spool.private_files import FILE_MODE, NOFOLLOW
-
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
-    import msvcrt  # pylint: disable=import-error  # Windows only
-
-    def _lock(fd: int) -> bool:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
+from telemetry_sender.spool.recording import FILE_MODE, NOFOLLOW, lock_nonblocking as _lock, unlock as _unlock
 
 def new_holder() -> str:
     """A name for one lock holder, written into the leases it takes: `<pid>-<random hex>`."""
@@ -127,18 +95,3 @@ def adopt(fd: int, path: Path) -> SpoolLock | None:
     except OSError:
         return None
     return SpoolLock(fd)
-
-
-def is_held(path: Path) -> bool:
-    """True when another process holds the lock; never creates the file."""
-    try:
-        fd = os.open(path, os.O_RDWR | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return False
-    try:
-        if _lock(fd):
-            _unlock(fd)
-            return False
-        return True
-    finally:
-        os.close(fd)

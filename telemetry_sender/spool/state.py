@@ -23,14 +23,12 @@ Older files counted unreadable files under "corrupt": read as "quarantined".
 from __future__ import annotations
 
 import json
-import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from telemetry_sender.spool.private_files import read_regular_file, write_private_atomic
-from telemetry_sender.protocol import BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS
+from telemetry_sender.spool.recording import MAX_STATE_BYTES, read_regular_file, write_private_atomic
 
 
 class LossReason(str, Enum):
@@ -63,7 +61,6 @@ _LEGACY_LOSS_KEYS = {"corrupt": LossReason.QUARANTINED.value}
 # The fields that belong to one ingestion endpoint and key.
 ENDPOINT_FIELDS = ("next_attempt", "backoff_seconds", "consecutive_failures", "last_attempt", "redirect")
 HISTORY_LENGTH = 3
-MAX_STATE_BYTES = 64 * 1024  # far more than a sender ever writes; a bigger state.json is not read
 
 
 def empty_state() -> dict[str, Any]:
@@ -125,11 +122,6 @@ def record_target(state: dict[str, Any], endpoint: str, sent_to: str, ikey: str,
     state["target"] = {"endpoint": endpoint, "sent_to": sent_to, "ikey": ikey, "time": format_time(now)}
 
 
-def endpoint_id(endpoint: str, instrumentation_key: str) -> str:
-    """Names an ingestion endpoint and key without writing the key: `<endpoint>#<crc32 of key>`."""
-    return f"{endpoint.rstrip('/')}#{zlib.crc32(instrumentation_key.encode('utf-8')):08x}"
-
-
 def for_endpoint(state: dict[str, Any], endpoint: str) -> dict[str, Any]:
     """`state` with the endpoint fields belonging to `endpoint`: another endpoint's move to history."""
     previous = state.get("endpoint")
@@ -148,29 +140,3 @@ def for_endpoint(state: dict[str, Any], endpoint: str) -> dict[str, Any]:
 def format_time(moment: datetime) -> str:
     """ISO 8601 UTC with microseconds, ending in Z (the service's and our contract form)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: object) -> datetime | None:
-    """Parse our ISO form (or any fromisoformat-able UTC text) to an aware datetime; None when absent or bad."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def backing_off(state: dict[str, Any], now: datetime, endpoint: str | None = None) -> bool:
-    """True while the saved backoff says "not before T" and T is still ahead.
-
-    With `endpoint`, only a backoff written for that endpoint (or by a sender too old to
-    say) counts: a changed connection string starts fresh. A T further ahead than any wait a
-    sender writes (a clock that was wrong, an edited file) is ignored: it must not stop
-    automatic sending for days.
-    """
-    if endpoint is not None and state.get("endpoint") not in (None, endpoint):
-        return False
-    not_before = parse_time(state.get("next_attempt"))
-    longest = timedelta(seconds=max(BACKOFF_CAP_SECONDS, RETRY_AFTER_CAP_SECONDS))
-    return not_before is not None and now < not_before <= now + longest

@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from telemetry_sender.spool.private_files import UnsafePathError, read_regular_file
+from telemetry_sender.spool.recording import UnsafePathError, read_regular_file
 from telemetry_sender.spool.safe_dir import Entry, Kind, SafeDir
-from telemetry_sender.spool.layout import LEASE_SUFFIX, TEMP_SUFFIX, WHY_SUFFIX, SpoolLayout
+from telemetry_sender.spool.layout import LEASE_SUFFIX, WHY_SUFFIX, SpoolLayout
+from telemetry_sender.spool.recording import TEMP_SUFFIX
 from telemetry_sender.protocol import (
     LEASE_MAX_AHEAD_SECONDS,
     MAX_ITEM_BYTES,

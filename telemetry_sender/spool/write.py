@@ -1,22 +1,18 @@
-"""Writing one event into the spool: atomic, private (0700/0600), exactly as it will be sent.
+"""Writing one event into a spool layout: atomic, private (0700/0600), exactly as it will be sent.
 
-Imported by the recorder inside az: standard library only, nothing heavy.
+The write itself is spool.recording's (the recorder's hot path calls it with the root);
+this is the same write for callers holding a SpoolLayout (tests, benchmarks, tools).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from telemetry_sender.spool.layout import TEMP_SUFFIX, SpoolLayout, new_event_filename
-from telemetry_sender.spool.private_files import ensure_private_dir, write_private_atomic
+from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.recording import write_envelope
 
 
 def write_event(layout: SpoolLayout, envelope: Mapping[str, Any], now_ns: int | None = None) -> Path:
-    """Persist one envelope, exactly as it will be sent, atomically and privately (0700/0600)."""
-    ensure_private_dir(layout.root)
-    folder = ensure_private_dir(layout.spool)
-    name = new_event_filename(now_ns)
-    data = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return write_private_atomic(folder / name, data, temp_name=f".{name}{TEMP_SUFFIX}")
+    """Persist one envelope under `layout`, exactly as it will be sent, atomically and privately."""
+    return write_envelope(layout.root, envelope, now_ns)

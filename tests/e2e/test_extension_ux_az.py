@@ -12,7 +12,7 @@ import pytest
 import azcli
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import try_acquire
-from telemetry_sender.spool.private_files import ensure_private_dir
+from telemetry_sender.spool.recording import ensure_private_dir
 
 pytestmark = pytest.mark.az
 

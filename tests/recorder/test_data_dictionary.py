@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from azext_prototype.telemetry.event import Invocation, build_event
-from azext_prototype.telemetry.sources import ProjectFacts
+from azext_prototype.telemetry.event import ProjectFacts
 from telemetry_sender.spool.envelope import build_envelope
 
 DOC = Path(__file__).resolve().parents[2] / "TELEMETRY.md"

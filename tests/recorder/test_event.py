@@ -11,8 +11,9 @@ from hypothesis import given as hgiven, settings as hsettings, strategies as st
 from azext_prototype.telemetry.event import PROPERTY_KEYS, Invocation, build_event, error_text
 from telemetry_sender.spool.envelope import MEASUREMENT_KEYS
 from azext_prototype.telemetry.event import iso_utc, new_event_id
-from azext_prototype.telemetry.sources import read_tenant_id, tenant_from_profile
-from azext_prototype.telemetry.sources import ProjectFacts, parse_block_mapping, read_project_facts
+from azext_prototype.telemetry.record import read_tenant_id, tenant_from_profile
+from azext_prototype.telemetry.event import ProjectFacts
+from azext_prototype.telemetry.record import parse_block_mapping, read_project_facts
 from telemetry_sender.spool.envelope import build_envelope
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -15,7 +15,7 @@ CHILD = """
 import json, sys, time
 import azext_prototype.telemetry
 after_import = [m for m in sys.modules if m.startswith("telemetry_sender.privacy")]
-from azext_prototype.telemetry.azcontext import Invocation
+from azext_prototype.telemetry.event import Invocation
 from azext_prototype.telemetry.record import record
 error = RuntimeError("could not reach contoso-hr-api-056") if sys.argv[1] == "failed" else None
 path = record(Invocation("prototype status", {"scope": "infra"}, {}, error, time.time_ns(), 3.0), spawn=False)

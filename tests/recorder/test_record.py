@@ -160,12 +160,12 @@ def test_symlinked_spool_is_refused(tmp_path, spawned):
 
 
 def test_full_disk_is_silent(tmp_path, spawned, monkeypatch):
-    from telemetry_sender.spool import write as spool_write
+    from telemetry_sender.spool import recording
 
     def full(*_a, **_k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(spool_write, "write_private_atomic", full)
+    monkeypatch.setattr(recording, "write_private_atomic", full)
     assert record(inv(), env=make_env(tmp_path), cwd=str(tmp_path)) is None
     assert spawned == []
 
@@ -289,8 +289,8 @@ def fake_cmd(tmp_path, specified=None, safe_params=None, collect=None):
 
 def test_free_text_without_declared_choices_is_not_kept(tmp_path, spawned, monkeypatch):
     """Another extension's `--target contoso-prod-web` or `--gh octocat`: az checked no choices, so ***."""
-    from azext_prototype.telemetry.azcontext import free_text_arguments
-    from azext_prototype.telemetry.sanitize import mask_free_text
+    from azext_prototype.telemetry.record import free_text_arguments
+    from azext_prototype.telemetry.event import mask_free_text
 
     cmd = fake_cmd(tmp_path)
     cmd.arguments["target"] = SimpleNamespace(type=SimpleNamespace(settings={"options_list": ["--target"]}))
@@ -369,7 +369,8 @@ def test_a_fifo_in_place_of_an_input_file_does_not_hang(tmp_path, spawned, where
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 def test_a_device_symlinked_as_project_file_is_ignored(tmp_path, spawned, device):
-    from azext_prototype.telemetry.sources import ProjectFacts, read_project_facts
+    from azext_prototype.telemetry.event import ProjectFacts
+    from azext_prototype.telemetry.record import read_project_facts
 
     if not os.path.exists(device):
         pytest.skip("no such device")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from telemetry_sender.spool import private_files as fsutil
+from telemetry_sender.spool import recording as fsutil
 from telemetry_sender.spool import lock
 from telemetry_sender.spool import state
 from telemetry_sender.spool.layout import SpoolLayout
@@ -59,14 +59,14 @@ def test_symlinked_file_is_not_read(tmp_path):
 
 def test_lock_is_exclusive_and_probeable(tmp_path):
     path = tmp_path / "sender.lock"
-    assert not lock.is_held(path)
+    assert not fsutil.is_held(path)
     held = lock.try_acquire(path)
     assert held is not None
     # flock locks belong to the open file description: a second open contends.
     assert lock.try_acquire(path) is None
-    assert lock.is_held(path)
+    assert fsutil.is_held(path)
     held.release()
-    assert not lock.is_held(path)
+    assert not fsutil.is_held(path)
 
 
 def test_state_round_trip_and_corrupt_file_reads_fresh(tmp_path):
@@ -78,8 +78,8 @@ def test_state_round_trip_and_corrupt_file_reads_fresh(tmp_path):
     state.save_state(path, saved)
     loaded = state.load_state(path)
     assert loaded["lost"]["expired"] == 3
-    assert state.backing_off(loaded, now)
-    assert not state.backing_off(loaded, now + timedelta(seconds=31))
+    assert fsutil.backing_off(loaded, now)
+    assert not fsutil.backing_off(loaded, now + timedelta(seconds=31))
     path.write_text("{not json")
     assert state.load_state(path) == state.empty_state()
 

@@ -20,7 +20,7 @@ from sender_fixtures import make_envelope, spool_events
 from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import lease_name
 from telemetry_sender.spool.write import write_event
-from telemetry_sender.spool.private_files import UnsafePathError
+from telemetry_sender.spool.recording import UnsafePathError
 from telemetry_sender.spool.layout import SpoolLayout
 
 NOW = datetime.now(timezone.utc)
