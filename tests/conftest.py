@@ -12,6 +12,13 @@ Fixtures (see tests/azcli.py for the environment they build):
 - az_install (function, parametrized "dev" / "wheel"): (kind, env) to run one test both ways.
 Our own telemetry settings are left out of every env: pass them with
 `{**env, "APPLICATIONINSIGHTS_CONNECTION_STRING": ...}` or `azcli.az_env(tmp_path, ...)`.
+
+And the pieces most tests share:
+- layout (function): SpoolLayout of an empty spool root under tmp_path (`<tmp_path>/telemetry`).
+- clock (function): helpers.FakeClock at helpers.SESSION_START (real time, whole seconds); `advance` it.
+- emu (function): the loopback ingestion emulator (telemetry_sender.emulator.server), stopped after the test.
+- spool (function): Path of a spool root copied from a user (tests/copied_spool.py).
+Plain helpers (the one envelope builder, time names, settings) are in tests/helpers.py.
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import azcli  # noqa: E402  (tests/ is put on sys.path just above)
 from copied_spool import build_copied_spool  # noqa: E402  (likewise)
+from helpers import SESSION_START, FakeClock  # noqa: E402  (likewise)
+from telemetry_sender.emulator.server import Emulator  # noqa: E402
+from telemetry_sender.spool.layout import SpoolLayout  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +79,22 @@ def az_install(request, tmp_path) -> tuple:
 def spool(tmp_path) -> Path:
     """A spool root copied from a user: pending, leased, temp, corrupt, dead-lettered and quarantined files."""
     return build_copied_spool(tmp_path / "copied" / "telemetry")
+
+
+@pytest.fixture
+def layout(tmp_path) -> SpoolLayout:
+    """An empty spool root of our own under tmp_path."""
+    return SpoolLayout(tmp_path / "telemetry")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A settable clock starting at the session's real start, so real-clock file stamps line up with it."""
+    return FakeClock(SESSION_START)
+
+
+@pytest.fixture
+def emu():
+    """The loopback ingestion emulator, running for the test."""
+    with Emulator() as emulator:
+        yield emulator

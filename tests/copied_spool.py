@@ -7,25 +7,17 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from helpers import FIXED_NOW, make_envelope
+
 IKEY = "0f1e2d3c-secret-ikey-4b5a69788796"
 CONNECTION = f"InstrumentationKey={IKEY};IngestionEndpoint=https://westus3-1.in.applicationinsights.azure.com/"
-T0 = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
+T0 = FIXED_NOW  # the first event in the copied spool
+EVENT_ID = "11111111-2222-4333-8444-555555555555"  # every copied event carries the same one
 
 
-def envelope(command: str, when: datetime, *, ok: bool = True, **dims: str) -> dict:
-    """A contract envelope as the recorder writes it."""
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    props = {key: "" for key in ("tenantId", "provider", "model", "resourceType", "location", "sku")}
-    props.update(projectId="4d9c3f6e-0000-4000-8000-000000000001", commandName=command, parameters="{}",
-                 extensionVersion="0.1.0", success="true" if ok else "false", timestamp=stamp,
-                 eventId="11111111-2222-4333-8444-555555555555")
-    props.update(dims)
-    if not ok:
-        props["error"] = "DeploymentError: quota exceeded for Standard_DSv2 in westus3, please request more"
-    return {"name": "Microsoft.ApplicationInsights.Event", "time": stamp, "iKey": IKEY,
-            "tags": {"ai.cloud.role": "az-prototype"},
-            "data": {"baseType": "EventData",
-                     "baseData": {"ver": 2, "name": "cli_command_executed", "properties": props}}}
+def _event(command: str, when: datetime, **given) -> dict:
+    """An envelope of the copied spool: the one builder's, with this user's key."""
+    return make_envelope(command, when, ikey=IKEY, event_id=EVENT_ID, **given)
 
 
 def event_name(when: datetime, tag: str) -> str:
@@ -47,21 +39,21 @@ def windows_json(value: object) -> bytes:
 def build_copied_spool(root: Path) -> Path:
     """A spool root with pending, leased, temp, corrupt, dead-lettered and quarantined files."""
     s = root / "spool"
-    put(s / event_name(T0, "a"), json.dumps(envelope("prototype init", T0, provider="azure-openai",
-                                                     model="gpt-4o", location="westus3")))
+    put(s / event_name(T0, "a"), json.dumps(_event("prototype init", T0, provider="azure-openai",
+                                                   model="gpt-4o", location="westus3")))
     t1 = T0 + timedelta(minutes=1)
-    put(s / event_name(t1, "b"), json.dumps(envelope("prototype deploy", t1, ok=False,
-                                                     resourceType="Microsoft.Compute/virtualMachines",
-                                                     sku="Standard_DSv2")))
+    put(s / event_name(t1, "b"), json.dumps(_event("prototype deploy", t1, ok=False,
+                                                   resourceType="Microsoft.Compute/virtualMachines",
+                                                   sku="Standard_DSv2")))
     t2 = T0 + timedelta(minutes=2)
-    put(s / (event_name(t2, "c") + ".1790000000.lease"), json.dumps(envelope("prototype status", t2)))
+    put(s / (event_name(t2, "c") + ".1790000000.lease"), json.dumps(_event("prototype status", t2)))
     put(s / event_name(T0 + timedelta(minutes=3), "d"), b'{"name": "Microsoft.Appl')  # truncated
     put(s / f".{event_name(T0 + timedelta(minutes=4), 'e')}.tmp", b'{"half":')  # a recorder mid-write
     rejected_at = T0 + timedelta(minutes=10)
     put(root / "rejected" / event_name(T0 - timedelta(hours=1), "f"), json.dumps(
         {"status": 400, "message": "Field 'time' on type 'Envelope' is older than the allowed min date",
          "rejected_at": rejected_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-         "envelope": envelope("prototype config get", T0 - timedelta(hours=1))}))
+         "envelope": _event("prototype config get", T0 - timedelta(hours=1))}))
     bad = event_name(T0 - timedelta(hours=2), "9")
     put(root / "quarantine" / bad, b"\x00\x01\x02 not json at all")
     put(root / "quarantine" / (bad + ".why.json"),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import azcli
-from sender_fixtures import event_ids, make_envelope
+from helpers import event_ids, make_envelope
 from sender_processes import drain_intervals, live_senders, settled
 from telemetry_sender.emulator.server import Emulator
 from telemetry_sender.spool import store
@@ -30,12 +30,6 @@ from waiting import wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.az]
 
 DEAD = "InstrumentationKey=00000000-0000-0000-0000-0000000000aa;IngestionEndpoint=http://127.0.0.1:9/"
-
-
-@pytest.fixture
-def emu():
-    with Emulator(port=0, quiet=True) as emulator:
-        yield emulator
 
 
 @pytest.fixture
@@ -51,7 +45,8 @@ def env(dev_az_env, emu) -> dict:
 
 
 @pytest.fixture
-def layout(env) -> SpoolLayout:
+def az_layout(env) -> SpoolLayout:
+    """The spool az writes to in this test's config dir (not the `layout` fixture's); senders end with the test."""
     layout = SpoolLayout.default(env)
     yield layout
     wait_until(lambda: settled(layout.root), 70, "every sender to exit")
@@ -104,63 +99,63 @@ def status(layout: SpoolLayout, env: dict) -> dict:
     return json.loads(done.stdout)
 
 
-def test_a_burst_of_50_az_commands_starts_one_sender_and_strands_nothing(emu, env, layout, workdir):
-    with SenderCounter(layout.root) as counter:
+def test_a_burst_of_50_az_commands_starts_one_sender_and_strands_nothing(emu, env, az_layout, workdir):
+    with SenderCounter(az_layout.root) as counter:
         commands = az_commands(50, env, workdir)
         for proc in commands:
             proc.wait(timeout=120)
         assert emu.wait_for_accepted(50, timeout=60), f"{len(emu.accepted)} of 50 accepted"
-        wait_until(lambda: settled(layout.root), 70, "every sender to exit")
-    assert len(accepted_once(emu)) == 50 and list(store.iter_pending_names(layout)) == []
+        wait_until(lambda: settled(az_layout.root), 70, "every sender to exit")
+    assert len(accepted_once(emu)) == 50 and list(store.iter_pending_names(az_layout)) == []
     # One sender doing work at any moment; at most one more alive (one finishing as the next starts).
     assert 1 <= counter.peak <= 2, f"{counter.peak} senders alive at once"
-    intervals = drain_intervals(layout.root)
+    intervals = drain_intervals(az_layout.root)
     for (_, end), (start, _) in zip(intervals, intervals[1:]):
         assert start >= end, "two senders drained at the same time"
 
 
-def test_a_spawned_child_that_finds_the_lock_taken_exits_before_loading_anything(env, layout, tmp_path):
+def test_a_spawned_child_that_finds_the_lock_taken_exits_before_loading_anything(env, az_layout, tmp_path):
     from telemetry_sender.sender.spawn import sender_argv
 
-    layout.root.mkdir(parents=True)
-    held = try_acquire(layout.lock_file)
+    az_layout.root.mkdir(parents=True)
+    held = try_acquire(az_layout.lock_file)
     marker = tmp_path / "pkg"
     (marker / "telemetry_sender").mkdir(parents=True)
     (marker / "telemetry_sender" / "__init__.py").write_text("")
     (marker / "telemetry_sender" / "cli.py").write_text(f"open({str(tmp_path / 'loaded')!r}, 'w')\ndef run(a): return 0\n")
     try:
-        done = subprocess.run(sender_argv(sys.executable, layout.root, marker), env=env, timeout=30)
+        done = subprocess.run(sender_argv(sys.executable, az_layout.root, marker), env=env, timeout=30)
     finally:
         held.release()
     assert done.returncode == 0 and not (tmp_path / "loaded").exists()
 
 
-def test_kill_9_then_send_delivers_everything_in_the_same_run(emu, env, layout):
+def test_kill_9_then_send_delivers_everything_in_the_same_run(emu, env, az_layout):
     emu.script({"status": 200}, {"status": 200, "delay": 60})  # the 2nd batch is accepted; its answer never comes
     events = [make_envelope() for _ in range(700)]
     for envelope in events:
-        write_event(layout, envelope)
+        write_event(az_layout, envelope)
     from telemetry_sender.sender.spawn import spawn_sender
 
-    pid = spawn_sender(layout, env)
+    pid = spawn_sender(az_layout, env)
     assert pid and emu.wait_for_requests(2, timeout=30)
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: settled(layout.root), 30, "the killed sender to be gone")
-    doc = status(layout, env)
+    wait_until(lambda: settled(az_layout.root), 30, "the killed sender to be gone")
+    doc = status(az_layout, env)
     assert doc["pending"] == 700 - 512 and doc["leased_by_dead_sender"] == doc["leased"] > 0
-    code, report = send(layout, env)
+    code, report = send(az_layout, env)
     assert (code, report["outcome"]) == (0, "delivered")
-    assert set(event_ids(emu.accepted)) == set(event_ids(events)) and list(store.iter_pending_names(layout)) == []
-    assert not [p for p in layout.spool.iterdir()]
+    assert set(event_ids(emu.accepted)) == set(event_ids(events)) and list(store.iter_pending_names(az_layout)) == []
+    assert not [p for p in az_layout.spool.iterdir()]
 
 
-def test_az_flush_after_a_crash_takes_the_claims_back(emu, env, layout):
+def test_az_flush_after_a_crash_takes_the_claims_back(emu, env, az_layout):
     events = [make_envelope() for _ in range(3)]
     for envelope in events:
-        write_event(layout, envelope)
-    names = list(store.iter_pending_names(layout))
+        write_event(az_layout, envelope)
+    names = list(store.iter_pending_names(az_layout))
     for name in names:  # what a killed sender leaves: leases naming it, deadlines far ahead
-        store.claim(layout, name, 2**31, "999999-dead")
+        store.claim(az_layout, name, 2**31, "999999-dead")
     done = azcli.run_az(["prototype", "telemetry", "flush", "-o", "json"], env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sent"] == 3 and set(event_ids(emu.accepted)) == set(event_ids(events))
@@ -217,19 +212,19 @@ def test_a_changed_connection_string_starts_fresh(emu, dev_az_env, workdir):
 
 
 @pytest.mark.parametrize("planted", ["folder", "symlink"])
-def test_a_planted_lock_is_set_aside_and_everything_delivered(emu, env, layout, workdir, tmp_path, planted):
-    layout.root.mkdir(parents=True)
+def test_a_planted_lock_is_set_aside_and_everything_delivered(emu, env, az_layout, workdir, tmp_path, planted):
+    az_layout.root.mkdir(parents=True)
     target = tmp_path / "elsewhere.lock"
     if planted == "folder":
-        layout.lock_file.mkdir()
+        az_layout.lock_file.mkdir()
     else:
-        layout.lock_file.symlink_to(target)
-    assert any("sender.lock is" in p for p in status(layout, env)["own_file_problems"])
+        az_layout.lock_file.symlink_to(target)
+    assert any("sender.lock is" in p for p in status(az_layout, env)["own_file_problems"])
     for proc in az_commands(3, env, workdir):
         proc.wait(timeout=60)
     assert emu.wait_for_accepted(3, timeout=30)
-    wait_until(lambda: settled(layout.root), 30)
-    doc = status(layout, env)
+    wait_until(lambda: settled(az_layout.root), 30)
+    doc = status(az_layout, env)
     assert doc["pending"] == 0 and doc["own_file_problems"] == [] and doc["last_outcome"] == "delivered"
-    assert not target.exists() and layout.lock_file.is_file()
-    assert "set aside" in (layout.root / "sender.log").read_text()
+    assert not target.exists() and az_layout.lock_file.is_file()
+    assert "set aside" in (az_layout.root / "sender.log").read_text()

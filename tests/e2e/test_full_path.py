@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sender_fixtures import event_ids, make_envelope
+from helpers import envelopes, event_ids, make_envelope, wall_now
 from telemetry_sender.spool import store
 from telemetry_sender.spool.write import write_event
 from telemetry_sender.emulator.server import Emulator
@@ -63,10 +63,6 @@ sys.exit(command_send(args, SpoolLayout(Path(sys.argv[1])), lifetime_seconds=flo
 """
 
 
-def envelopes(n: int, **props) -> list[dict]:
-    return [make_envelope(**props) for _ in range(n)]
-
-
 def record(root: Path, env: dict, events: list[dict]) -> int:
     """Run one recorder process to completion; returns the spawned sender's pid (0: none)."""
     done = subprocess.run([sys.executable, "-c", RECORDER, str(root)], input="".join(json.dumps(e) + "\n" for e in events),
@@ -94,12 +90,6 @@ def ids_once(emu: Emulator) -> list[str]:
     duplicates = [i for i, n in collections.Counter(ids).items() if n > 1]
     assert not duplicates, f"delivered more than once: {duplicates}"
     return ids
-
-
-@pytest.fixture
-def emu():
-    with Emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture
@@ -146,7 +136,7 @@ def test_offline_then_online_loses_nothing(emu, root, env):
     second = envelopes(2)
     assert record(root, env, second) == 0  # backing off: the command spawns nothing
     emu.start()  # the network is back, same port
-    wait_until(lambda: not backing_off(state(root), datetime.now(timezone.utc)), 70, "the backoff to pass")
+    wait_until(lambda: not backing_off(state(root), wall_now()), 70, "the backoff to pass")
     third = envelopes(1)
     assert record(root, env, third) > 0
     assert emu.wait_for_accepted(8, timeout=30)
@@ -162,7 +152,7 @@ def test_429_retry_after_is_honoured(emu, root, env):
     wait_until(lambda: (state(root)["last_attempt"] or {}).get("status") == 429 and settled(root), 30, "the 429")
     assert state(root)["backoff_seconds"] == 2
     assert len(pending(root)) == 3
-    wait_until(lambda: not backing_off(state(root), datetime.now(timezone.utc)), 30, "Retry-After to pass")
+    wait_until(lambda: not backing_off(state(root), wall_now()), 30, "Retry-After to pass")
     later = envelopes(1)
     assert record(root, env, later) > 0
     assert emu.wait_for_accepted(4, timeout=30)

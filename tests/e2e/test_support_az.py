@@ -17,6 +17,7 @@ from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.sender.drain import DrainReport
 
 import copied_spool as fixtures
+from helpers import make_envelope, wall_now
 
 pytestmark = pytest.mark.az
 
@@ -33,11 +34,11 @@ def az(env: dict, *args: str):
 
 def recent_events(layout: SpoolLayout, count: int, ikey: str, *, failed_every: int = 0) -> None:
     """`count` pending events recorded just now, through the spool's own writer."""
-    now = datetime.now(timezone.utc)
+    now = wall_now()
     for n in range(count):
         ok = not (failed_every and n % failed_every == 0)
-        envelope = fixtures.envelope("prototype init" if ok else "prototype deploy",
-                                     now - timedelta(seconds=count - n), ok=ok, location="westus3")
+        envelope = make_envelope("prototype init" if ok else "prototype deploy",
+                                 now - timedelta(seconds=count - n), ok=ok, location="westus3")
         envelope["iKey"] = ikey
         write_event(layout, envelope)
 
@@ -226,7 +227,7 @@ def test_progress_line_is_quiet_with_only_show_errors(capsys):
 
 
 def test_show_and_status_escape_control_characters_in_table_and_tsv(dev_az_env, copied_spool):
-    hostile = fixtures.envelope("\x1b]0;owned\x07\x1b[2Jprototype init", fixtures.T0, location="west\rus")
+    hostile = make_envelope("\x1b]0;owned\x07\x1b[2Jprototype init", fixtures.T0, location="west\rus")
     name = fixtures.event_name(fixtures.T0, "1")[:-5] + "\x1b[31m.json"
     fixtures.put(copied_spool.spool / name, json.dumps(hostile))
     for args in (("show", "-o", "table"), ("show", "-o", "tsv"), ("show", "--all", "-o", "tsv"),

@@ -21,54 +21,18 @@ from email.utils import parsedate_to_datetime
 import pytest
 import requests
 
+from helpers import FIXED_NOW, IKEY, make_envelope, wall_now
 from telemetry_sender.emulator import rules
 from telemetry_sender.emulator.display import format_event
 from telemetry_sender.emulator.server import Emulator
 from telemetry_sender.emulator.rules import ItemError, ScriptError
 
-IKEY = "11111111-2222-4333-8444-555555555555"
+DIMENSIONS = {"provider": "azure-openai", "model": "gpt-4o", "location": "eastus"}
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def envelope(ikey: str = IKEY, when: datetime | None = None, **props: str) -> dict:
-    """A valid custom-event envelope like the recorder writes."""
-    moment = iso(when or datetime.now(timezone.utc))
-    properties = {
-        "tenantId": "",
-        "projectId": str(uuid.uuid4()),
-        "commandName": "prototype init",
-        "parameters": "{}",
-        "provider": "azure-openai",
-        "model": "gpt-4o",
-        "resourceType": "",
-        "location": "eastus",
-        "sku": "",
-        "extensionVersion": "0.1.0",
-        "success": "true",
-        "timestamp": moment,
-        "eventId": str(uuid.uuid4()),
-    }
-    properties.update(props)
-    return {
-        "name": "Microsoft.ApplicationInsights.Event",
-        "time": moment,
-        "iKey": ikey,
-        "tags": {"ai.cloud.role": "az-prototype", "ai.internal.sdkVersion": "azprototype:0.1.0"},
-        "data": {
-            "baseType": "EventData",
-            "baseData": {"ver": 2, "name": "cli_command_executed", "properties": properties,
-                         "measurements": {"durationMs": 12.5}},
-        },
-    }
-
-
-@pytest.fixture
-def emu():
-    with Emulator() as emulator:
-        yield emulator
+def envelope(**given) -> dict:
+    """The shared builder's envelope (helpers.make_envelope) of a `prototype init` with the dimensions shown."""
+    return make_envelope("prototype init", **{**DIMENSIONS, **given})
 
 
 def post(emulator: Emulator, items, *, path="/v2.1/track", gzip_body=False, ndjson=False, timeout=5, **kwargs):
@@ -193,7 +157,7 @@ def test_base_data_version_must_be_2(emu):
 @pytest.mark.parametrize(("offset", "status"), [(timedelta(hours=-49), 400), (timedelta(hours=-47), 200),
                                                 (timedelta(hours=1), 200), (timedelta(hours=3), 400)])
 def test_time_must_lie_within_48_hours_past_and_2_hours_future(emu, offset, status):
-    response = post(emu, [envelope(when=datetime.now(timezone.utc) + offset)])
+    response = post(emu, [envelope(when=wall_now() + offset)])
     assert response.status_code == status
     if status == 400:
         message = response.json()["errors"][0]["message"]
@@ -283,7 +247,7 @@ def test_429_with_retry_after_seconds_then_back_to_normal(emu):
 
 
 def test_retry_after_as_an_http_date():
-    frozen = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
+    frozen = FIXED_NOW
     with Emulator(clock=frozen.timestamp, script=[{"status": 503, "retry_after_date": 120}]) as emulator:
         response = post(emulator, [envelope(when=frozen)])
     assert response.status_code == 503

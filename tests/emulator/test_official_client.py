@@ -20,6 +20,7 @@ import pytest
 
 from telemetry_sender.emulator.rules import DEFAULT_IKEY
 from telemetry_sender.emulator.server import Emulator
+from helpers import wall_now
 from waiting import wait_until
 
 # A dev dependency (Makefile DEV_PACKAGES): imported, not skipped, so CI cannot pass without the oracle.
@@ -73,12 +74,6 @@ def loopback_only(monkeypatch):
     assert refused == [], f"something tried to leave loopback: {refused}"
 
 
-@pytest.fixture
-def emu():
-    with Emulator() as emulator:
-        yield emulator
-
-
 def client_for(emulator: Emulator, **kwargs) -> AzureMonitorClient:
     """The generated client as the exporter builds it: the emulator as host, azure-core's default policies."""
     return AzureMonitorClient(host=emulator.endpoint, **kwargs)
@@ -86,12 +81,9 @@ def client_for(emulator: Emulator, **kwargs) -> AzureMonitorClient:
 
 # --- One valid item of every type, built with the client's own models -------------------------
 
-NOW = datetime.now(timezone.utc)
-
-
 def _item(envelope: str, base_type: str, data, when: datetime | None = None) -> dict:
     item = m.TelemetryItem(
-        name=f"Microsoft.ApplicationInsights.{envelope}", time=when or datetime.now(timezone.utc),
+        name=f"Microsoft.ApplicationInsights.{envelope}", time=when or wall_now(),
         instrumentation_key=DEFAULT_IKEY, tags={"ai.cloud.role": "emulator-test"},
         data=m.MonitorBase(base_type=base_type, base_data=data),
     )
@@ -229,7 +221,7 @@ def test_unknown_base_type_is_answered_as_the_service_does(emu):
 
 def test_an_event_three_days_old_is_rejected_for_its_age(emu):
     with pytest.raises(HttpResponseError) as caught:
-        client_for(emu).track([valid("EventData", when=datetime.now(timezone.utc) - timedelta(days=3))])
+        client_for(emu).track([valid("EventData", when=wall_now() - timedelta(days=3))])
     message = caught.value.response.json()["errors"][0]["message"]
     assert message.startswith("Field 'time' on type 'Envelope' is older than the allowed min date.")
 

@@ -15,7 +15,7 @@ import pytest
 import responses
 from responses import registries
 
-from sender_fixtures import IKEY, FakeClock, make_envelope, settings_for
+from helpers import IKEY, FakeClock, make_envelope, settings_for, wall_now
 from telemetry_sender.emulator.server import Emulator
 from telemetry_sender.sender.drain import drain
 from telemetry_sender.sender.transport import RequestsTransport
@@ -60,7 +60,7 @@ def test_drain_sends_only_documented_fields_and_logs_their_names(tmp_path, caplo
     responses.post(URL, json={"itemsReceived": 1, "itemsAccepted": 1, "errors": []})
     with caplog.at_level(logging.WARNING, logger="telemetry_sender.sender.dictionary"):
         report = drain(layout, settings_for(ENDPOINT), manual=True, transport=RequestsTransport(),
-                       now=FakeClock(datetime.now(timezone.utc)), rng=random.Random(1))
+                       now=FakeClock(wall_now()), rng=random.Random(1))
     assert report.sent == 1
     [item] = json.loads(gzip.decompress(responses.calls[0].request.body))
     assert_documented_only(item)
@@ -85,7 +85,7 @@ def test_a_file_that_is_no_event_is_quarantined_not_sent(tmp_path):
     write_event(layout, make_envelope())
     responses.post(URL, json={"itemsReceived": 1, "itemsAccepted": 1, "errors": []})
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=RequestsTransport(),
-                   now=FakeClock(datetime.now(timezone.utc)), rng=random.Random(1))
+                   now=FakeClock(wall_now()), rng=random.Random(1))
     assert (report.sent, report.quarantined) == (1, 1)
     assert len(json.loads(gzip.decompress(responses.calls[0].request.body))) == 1
     assert list(store.iter_pending_names(layout)) == []

@@ -13,7 +13,7 @@ import pytest
 import responses
 from responses import registries
 
-from sender_fixtures import FakeClock, event_ids, make_envelope, settings_for, spool_events
+from helpers import SESSION_START, event_ids, make_envelope, settings_for, spool_events
 from telemetry_sender.spool import lock
 from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import parse_lease_name, recorded_ns
@@ -26,17 +26,6 @@ from telemetry_sender.sender.transport import RequestsTransport
 
 ENDPOINT = "http://127.0.0.1:9"
 URL = ENDPOINT + "/v2.1/track"
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@pytest.fixture
-def layout(tmp_path):
-    return SpoolLayout(tmp_path / "telemetry")
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(NOW)
 
 
 def ok(count):
@@ -101,7 +90,7 @@ def test_206_requeues_retriable_dead_letters_the_rest_and_backs_off(layout, cloc
     assert event_ids([rejected[0]["envelope"]]) == [ids[2]]
     state = load_state(layout.state_file)
     assert state["lost"]["rejected"] == 1 and state["consecutive_failures"] == 1
-    assert parse_time(state["next_attempt"]) > NOW
+    assert parse_time(state["next_attempt"]) > SESSION_START
 
 
 @pytest.mark.parametrize("status", [400, 402, 404, 439])
@@ -127,7 +116,7 @@ def test_retriable_status_keeps_everything_and_stops_the_pass(layout, clock, sta
     assert len(responses.calls) == 1  # stopped at the first failure
     assert len(pending(layout)) == 600  # the carried-over item was given back too
     state = load_state(layout.state_file)
-    wait = (parse_time(state["next_attempt"]) - NOW).total_seconds()
+    wait = (parse_time(state["next_attempt"]) - SESSION_START).total_seconds()
     assert 5 <= wait <= 10  # first failure: one jittered 10 s slot
     assert report.next_attempt == state["next_attempt"]
 
@@ -139,15 +128,15 @@ def test_429_honours_retry_after_seconds(layout, clock, header, seconds):
     responses.post(URL, status=429, headers={"Retry-After": header})
     run(layout, clock)
     state = load_state(layout.state_file)
-    assert parse_time(state["next_attempt"]) == NOW + timedelta(seconds=seconds)
+    assert parse_time(state["next_attempt"]) == SESSION_START + timedelta(seconds=seconds)
 
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_503_honours_retry_after_http_date(layout, clock):
     spool_events(layout, 2)
-    responses.post(URL, status=503, headers={"Retry-After": format_datetime(NOW + timedelta(seconds=45), usegmt=True)})
+    responses.post(URL, status=503, headers={"Retry-After": format_datetime(SESSION_START + timedelta(seconds=45), usegmt=True)})
     run(layout, clock)
-    assert parse_time(load_state(layout.state_file)["next_attempt"]) == NOW + timedelta(seconds=45)
+    assert parse_time(load_state(layout.state_file)["next_attempt"]) == SESSION_START + timedelta(seconds=45)
 
 
 @responses.activate(registry=registries.OrderedRegistry)
@@ -179,7 +168,7 @@ def test_redirect_is_followed_and_cached_in_state(layout, clock):
     assert run(layout, clock).sent == 2
     cached = load_state(layout.state_file)["redirect"]
     assert cached["endpoint"] == "http://127.0.0.2:9"
-    assert parse_time(cached["expires"]) == NOW + timedelta(seconds=60)
+    assert parse_time(cached["expires"]) == SESSION_START + timedelta(seconds=60)
     spool_events(layout, 1)
     responses.post("http://127.0.0.2:9/v2.1/track", json=ok(1))
     assert run(layout, clock).sent == 1
@@ -198,7 +187,7 @@ def test_an_absurd_redirect_max_age_is_bounded_not_a_crash_after_delivery(layout
     responses.post("http://127.0.0.2:9/v2.1/track", json=ok(2))
     report = run(layout, clock)  # used to raise OverflowError with the batch accepted but still leased
     assert report.sent == 2 and not list(layout.spool.iterdir())
-    assert parse_time(load_state(layout.state_file)["redirect"]["expires"]) == NOW + timedelta(days=1)
+    assert parse_time(load_state(layout.state_file)["redirect"]["expires"]) == SESSION_START + timedelta(days=1)
 
 
 @responses.activate(registry=registries.OrderedRegistry)
@@ -222,18 +211,18 @@ def test_redirect_loop_stops_after_ten_hops(layout, clock):
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_late_events_carry_the_send_time_and_keep_their_timestamp(layout, clock):
-    old = NOW - timedelta(days=3)
+    old = SESSION_START - timedelta(days=3)
     spool_events(layout, 1, when=old)
     responses.post(URL, json=ok(1))
     run(layout, clock)
     (envelope,) = json.loads(gzip.decompress(responses.calls[0].request.body))
-    assert parse_time(envelope["time"]) == NOW
+    assert parse_time(envelope["time"]) == SESSION_START
     assert parse_time(envelope["data"]["baseData"]["properties"]["timestamp"]) == old
 
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_expired_and_over_cap_events_are_counted_not_sent(layout, clock):
-    spool_events(layout, 3, when=NOW - timedelta(days=8))
+    spool_events(layout, 3, when=SESSION_START - timedelta(days=8))
     ids = spool_events(layout, 2)
     responses.post(URL, json=ok(2))
     report = run(layout, clock)
@@ -243,7 +232,7 @@ def test_expired_and_over_cap_events_are_counted_not_sent(layout, clock):
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_corrupt_files_are_quarantined_and_the_rest_sent(layout, clock):
-    bad = f"{int(NOW.timestamp() * 1e9) - 1:020d}-aaaaaaaaaaaa.json"
+    bad = f"{int(SESSION_START.timestamp() * 1e9) - 1:020d}-aaaaaaaaaaaa.json"
     ids = spool_events(layout, 2)
     (layout.spool / bad).write_bytes(b"{not json")
     responses.post(URL, json=ok(2))
@@ -388,7 +377,7 @@ def test_send_command_prints_one_line_or_json(layout, monkeypatch, capsys, tmp_p
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_deeply_nested_file_is_quarantined_and_the_rest_sent(layout, clock):
     ids = spool_events(layout, 2)
-    name = f"{int(NOW.timestamp() * 1e9) - 1:020d}-bbbbbbbbbbbb.json"
+    name = f"{int(SESSION_START.timestamp() * 1e9) - 1:020d}-bbbbbbbbbbbb.json"
     (layout.spool / name).write_bytes(b"[" * 5000 + b"]" * 5000)  # json.loads raises RecursionError
     responses.post(URL, json=ok(2))
     report = run(layout, clock)
@@ -399,14 +388,14 @@ def test_a_deeply_nested_file_is_quarantined_and_the_rest_sent(layout, clock):
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_hand_edited_state_file_cannot_crash_the_drain_or_skip_the_backoff(layout, clock):
     spool_events(layout, 1)
-    (layout.spool / f"{int(NOW.timestamp() * 1e9) - 1:020d}-cccccccccccc.json").write_bytes(b"{bad")
+    (layout.spool / f"{int(SESSION_START.timestamp() * 1e9) - 1:020d}-cccccccccccc.json").write_bytes(b"{bad")
     layout.state_file.write_text(json.dumps({"consecutive_failures": "three", "backoff_seconds": [],
                                              "dropped": {"quarantine": "many"}, "redirect": "x"}))
     responses.post(URL, status=503)
     report = run(layout, clock)
     assert report.outcome == "backing-off" and report.quarantined == 1
     state = load_state(layout.state_file)
-    assert state["consecutive_failures"] == 1 and parse_time(state["next_attempt"]) > NOW
+    assert state["consecutive_failures"] == 1 and parse_time(state["next_attempt"]) > SESSION_START
 
 
 def _log_through(path, message):
@@ -468,7 +457,7 @@ def test_symlinked_rejected_and_quarantine_folders_are_never_written_through(lay
     outside = tmp_path / "outside"
     outside.mkdir()
     spool_events(layout, 1)
-    (layout.spool / f"{int(NOW.timestamp() * 1e9) - 1:020d}-dddddddddddd.json").write_bytes(b"{bad")
+    (layout.spool / f"{int(SESSION_START.timestamp() * 1e9) - 1:020d}-dddddddddddd.json").write_bytes(b"{bad")
     layout.rejected.symlink_to(outside)
     layout.quarantine.symlink_to(outside)
     responses.post(URL, status=400, json={"itemsReceived": 1, "itemsAccepted": 0,
@@ -483,7 +472,7 @@ def test_a_remembered_redirect_must_still_pass_the_policy(layout, clock):
     spool_events(layout, 2)
     layout.state_file.write_text(json.dumps({"redirect": {
         "endpoint": "http://dc.example.com", "origin": "https://dc.example.com/",
-        "expires": (NOW + timedelta(hours=1)).isoformat()}}))  # a downgrade no live redirect could cause
+        "expires": (SESSION_START + timedelta(hours=1)).isoformat()}}))  # a downgrade no live redirect could cause
     responses.post("https://dc.example.com/v2.1/track", json=ok(2))
     assert run(layout, clock, endpoint="https://dc.example.com/").sent == 2
     assert [c.request.url for c in responses.calls] == ["https://dc.example.com/v2.1/track"]
@@ -513,7 +502,7 @@ def test_leases_outlive_a_longer_than_default_lifetime(layout, clock):
 
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=Peek(), now=clock, lifetime_seconds=600)
     assert report.sent == 3 and len(deadlines) == 3
-    assert min(deadlines) >= NOW.timestamp() + 600  # no other drainer may reclaim them while we live
+    assert min(deadlines) >= SESSION_START.timestamp() + 600  # no other drainer may reclaim them while we live
 
 
 @pytest.mark.parametrize("ahead, waiting", [(timedelta(minutes=30), True), (timedelta(days=10), False)])
@@ -522,9 +511,9 @@ def test_a_backoff_longer_than_any_we_write_does_not_stop_sending_for_good(layou
     from telemetry_sender.spool.recording import backing_off
 
     layout.root.mkdir(parents=True)
-    layout.state_file.write_text(json.dumps({"next_attempt": (NOW + ahead).isoformat()}))  # e.g. clock was off
-    assert backing_off(load_state(layout.state_file), NOW) is waiting
-    assert should_spawn(layout, NOW) is not waiting  # the recorder and the sender read it alike
+    layout.state_file.write_text(json.dumps({"next_attempt": (SESSION_START + ahead).isoformat()}))  # e.g. clock was off
+    assert backing_off(load_state(layout.state_file), SESSION_START) is waiting
+    assert should_spawn(layout, SESSION_START) is not waiting  # the recorder and the sender read it alike
 
 
 def test_files_that_cannot_be_claimed_do_not_spin_the_drain(layout, clock, monkeypatch):
@@ -539,7 +528,7 @@ def test_files_that_cannot_be_claimed_do_not_spin_the_drain(layout, clock, monke
 
 
 def test_opt_out_purge_counts_what_housekeeping_expired(layout, clock):
-    spool_events(layout, 2, when=NOW - timedelta(days=8))
+    spool_events(layout, 2, when=SESSION_START - timedelta(days=8))
     spool_events(layout, 3)
     settings = settings_for(ENDPOINT, enabled=False, reason="DO_NOT_TRACK is set", opted_out=True)
     report = drain(layout, settings, manual=False, now=clock)
@@ -580,14 +569,14 @@ def test_offline_for_days_the_spool_stays_under_its_cap_oldest_evicted_first(lay
     for day in range(3):  # each day's commands, then a sender that finds the network down
         for n in range(70):
             write_event(layout, make_envelope(padding="q" * 60_000),
-                        now_ns=int((NOW + timedelta(days=day)).timestamp() * 1e9) + n)
-        clock.now = NOW + timedelta(days=day, hours=1)
+                        now_ns=int((SESSION_START + timedelta(days=day)).timestamp() * 1e9) + n)
+        clock.now = SESSION_START + timedelta(days=day, hours=1)
         report = run(layout, clock, manual=False)
         assert report.outcome == "backing-off"
         on_disk = sum(p.stat().st_size for p in layout.spool.iterdir())
         assert on_disk <= 10 * 1024 * 1024
     names = list(store.iter_pending_names(layout))
-    assert recorded_ns(names[-1]) == int((NOW + timedelta(days=2)).timestamp() * 1e9) + 69  # newest kept
+    assert recorded_ns(names[-1]) == int((SESSION_START + timedelta(days=2)).timestamp() * 1e9) + 69  # newest kept
     assert load_state(layout.state_file)["lost"]["evicted"] == 210 - len(names)
 
 

@@ -15,7 +15,7 @@ import pytest
 import responses
 from responses import registries
 
-from sender_fixtures import FakeClock, event_ids, settings_for, spool_events
+from helpers import SESSION_START, FakeClock, event_ids, settings_for, spool_events
 from telemetry_sender.sender.drain import drain
 from telemetry_sender.sender.transport import RequestsTransport
 from telemetry_sender.spool import lock, recording, repair, store
@@ -26,18 +26,7 @@ from telemetry_sender.spool.recording import backing_off, endpoint_id
 ENDPOINT = "http://127.0.0.1:9"
 OTHER = "http://127.0.0.1:10"
 URL = ENDPOINT + "/v2.1/track"
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
 TOO_OLD = "Field 'time' on type 'Envelope' is older than the allowed min date. Expected: 2026-11-28"
-
-
-@pytest.fixture
-def layout(tmp_path):
-    return SpoolLayout(tmp_path / "telemetry")
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(NOW)
 
 
 def ok(count):
@@ -57,7 +46,7 @@ def claim_as_dead_sender(layout, count):
     """Leave `count` events claimed by a sender that died (lease deadline far ahead)."""
     names = list(store.iter_pending_names(layout))[:count]
     for name in names:
-        assert store.claim(layout, name, int(NOW.timestamp()) + 3600, "4242-deadbeef") is not None
+        assert store.claim(layout, name, int(SESSION_START.timestamp()) + 3600, "4242-deadbeef") is not None
     return names
 
 
@@ -75,22 +64,12 @@ def test_send_takes_back_a_dead_senders_claims_at_once(layout, clock):
     assert list(layout.spool.iterdir()) == []
 
 
-def test_leases_name_their_holder_and_old_leases_still_parse():
-    from telemetry_sender.spool.layout import lease_name, parse_lease_name
-
-    name = "00000000000000000001-abcdef012345.json"
-    assert parse_lease_name(lease_name(name, 99, "12-ab")) == (name, 99)
-    assert lease_holder(lease_name(name, 99, "12-ab")) == "12-ab"
-    assert parse_lease_name(f"{name}.99.lease") == (name, 99) and lease_holder(f"{name}.99.lease") == ""
-    assert parse_lease_name(f"{name}.99.b@d.lease") is None
-
-
 def test_only_the_lock_holders_own_leases_survive_the_sweep(layout):
     spool_events(layout, 2)
     first, second = store.iter_pending_names(layout)
-    store.claim(layout, first, int(NOW.timestamp()) + 600, "1-aa")
-    store.claim(layout, second, int(NOW.timestamp()) + 600, "2-bb")
-    swept = store.sweep(layout, NOW.timestamp(), holder="1-aa")
+    store.claim(layout, first, int(SESSION_START.timestamp()) + 600, "1-aa")
+    store.claim(layout, second, int(SESSION_START.timestamp()) + 600, "2-bb")
+    swept = store.sweep(layout, SESSION_START.timestamp(), holder="1-aa")
     assert swept.released_leases == 1 and list(store.iter_pending_names(layout)) == [second]
 
 
@@ -126,12 +105,6 @@ def test_some_accepted_some_rejected_is_still_rejected(layout, clock):
     assert load_state(layout.state_file)["last_attempt"]["outcome"] == "rejected"
 
 
-def test_old_state_files_count_corrupt_as_quarantined():
-    from telemetry_sender.spool.state import merge_saved
-
-    assert merge_saved({"lost": {"corrupt": 2, "quarantined": 1}})["lost"]["quarantined"] == 3
-
-
 # --- backoff and redirects belong to an endpoint ----------------------------------------------
 
 
@@ -144,10 +117,10 @@ def test_a_changed_connection_string_starts_fresh(layout, clock):
     assert run(layout, clock, endpoint=OTHER).outcome == "backing-off"
     state = load_state(layout.state_file)
     assert state["endpoint"] == endpoint_id(OTHER, "00000000-0000-0000-0000-000000000001")
-    assert backing_off(state, NOW, state["endpoint"])
+    assert backing_off(state, SESSION_START, state["endpoint"])
     env_new = {"APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=k;IngestionEndpoint={ENDPOINT}"}
     env_old = {"APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={OTHER}"}
-    assert should_spawn(layout, NOW, env=env_new) and not should_spawn(layout, NOW, env=env_old)
+    assert should_spawn(layout, SESSION_START, env=env_new) and not should_spawn(layout, SESSION_START, env=env_old)
     responses.post(URL, json=ok(1))
     report = run(layout, clock, manual=False)  # automatic: the old endpoint's backoff does not hold it back
     assert report.outcome == "delivered"
@@ -182,7 +155,7 @@ def test_a_planted_lock_or_state_file_is_set_aside_and_everything_sent(layout, c
 
 
 def test_when_our_file_cannot_be_set_aside_the_drain_says_why_and_still_sweeps(layout, clock, monkeypatch):
-    spool_events(layout, 1, when=NOW - timedelta(days=8))
+    spool_events(layout, 1, when=SESSION_START - timedelta(days=8))
     spool_events(layout, 1)
     layout.lock_file.mkdir()
     real_rename = os.rename
@@ -203,31 +176,31 @@ def test_when_our_file_cannot_be_set_aside_the_drain_says_why_and_still_sweeps(l
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_clock_eight_days_ahead_expires_nothing_recorded_at_the_right_time(layout):
-    ids = spool_events(layout, 3, when=NOW)
+    ids = spool_events(layout, 3, when=SESSION_START)
     too_new = [{"index": i, "statusCode": 400, "message": "Field 'time' on type 'Envelope' is newer than the max date."}
                for i in range(3)]
     # The service (whose clock is right) refuses the times our wrong clock put on them, once.
     responses.post(URL, status=400, json={"itemsReceived": 3, "itemsAccepted": 0, "errors": too_new},
-                   headers={"Date": format_datetime(NOW, usegmt=True)})
+                   headers={"Date": format_datetime(SESSION_START, usegmt=True)})
     responses.post(URL, json=ok(3))
-    report = run(layout, FakeClock(NOW + timedelta(days=8)), manual=False)
+    report = run(layout, FakeClock(SESSION_START + timedelta(days=8)), manual=False)
     assert report.expired == 0 and report.rejected == 0 and report.outcome == "delivered"
     resent = bodies()[1]
-    assert event_ids(resent) == ids and all(e["time"] == format_time(NOW) for e in resent)
+    assert event_ids(resent) == ids and all(e["time"] == format_time(SESSION_START) for e in resent)
 
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_clock_three_days_behind_does_not_restamp_correct_events(layout):
-    spool_events(layout, 2, when=NOW)
+    spool_events(layout, 2, when=SESSION_START)
     responses.post(URL, json=ok(2))
-    run(layout, FakeClock(NOW - timedelta(days=3)), manual=False)
-    assert all(e["time"] == format_time(NOW) for e in bodies()[0])
+    run(layout, FakeClock(SESSION_START - timedelta(days=3)), manual=False)
+    assert all(e["time"] == format_time(SESSION_START) for e in bodies()[0])
 
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_time_window_rejection_is_restamped_from_the_services_date_and_sent_once_more(layout, clock):
-    ids = spool_events(layout, 2, when=NOW)
-    service_now = NOW + timedelta(days=3)
+    ids = spool_events(layout, 2, when=SESSION_START)
+    service_now = SESSION_START + timedelta(days=3)
     errors = [{"index": 0, "statusCode": 400, "message": TOO_OLD}]
     responses.post(URL, status=206, json={"itemsReceived": 2, "itemsAccepted": 1, "errors": errors},
                    headers={"Date": format_datetime(service_now, usegmt=True)})
@@ -236,14 +209,14 @@ def test_a_time_window_rejection_is_restamped_from_the_services_date_and_sent_on
     assert (report.outcome, report.sent, report.rejected) == ("delivered", 2, 0)
     resent = bodies()[1]
     assert event_ids(resent) == ids[:1] and resent[0]["time"] == format_time(service_now)
-    assert resent[0]["data"]["baseData"]["properties"]["timestamp"] == format_time(NOW)  # the command's time kept
+    assert resent[0]["data"]["baseData"]["properties"]["timestamp"] == format_time(SESSION_START)  # the command's time kept
 
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_second_time_window_rejection_is_dead_lettered(layout, clock):
     spool_events(layout, 1)
     rejected = {"itemsReceived": 1, "itemsAccepted": 0, "errors": [{"index": 0, "statusCode": 400, "message": TOO_OLD}]}
-    responses.post(URL, status=400, json=rejected, headers={"Date": format_datetime(NOW, usegmt=True)})
+    responses.post(URL, status=400, json=rejected, headers={"Date": format_datetime(SESSION_START, usegmt=True)})
     responses.post(URL, status=400, json=rejected)
     report = run(layout, clock)
     assert len(responses.calls) == 2 and report.rejected == 1 and report.outcome == "rejected"

@@ -10,13 +10,12 @@ from email.utils import format_datetime
 import pytest
 from hypothesis import given, strategies as st
 
+from helpers import FIXED_NOW
 from telemetry_sender.sender import policy
 from telemetry_sender.sender.backoff import exponential_wait, next_wait, parse_retry_after
 from telemetry_sender.sender.batch import BatchBuffer, refresh_late_time
 from telemetry_sender.protocol import PERMANENT_STATUSES, REDIRECT_STATUSES, RETRIABLE_STATUSES
 from telemetry_sender.sender.transport import ERROR_CONNECT, ERROR_READ_TIMEOUT, TransportResult
-
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
 
 def result(status, body=None, **headers):
@@ -26,7 +25,7 @@ def result(status, body=None, **headers):
 
 @pytest.mark.parametrize("status", [200, 202, 204])
 def test_200_accepts_everything(status):
-    verdict = policy.classify(result(status, {"itemsReceived": 3, "itemsAccepted": 3, "errors": []}), 3, NOW)
+    verdict = policy.classify(result(status, {"itemsReceived": 3, "itemsAccepted": 3, "errors": []}), 3, FIXED_NOW)
     assert verdict.kind == policy.ACCEPTED and verdict.accepted == (0, 1, 2) and not verdict.stop_pass
 
 
@@ -37,7 +36,7 @@ def test_206_requeues_retriable_items_drops_the_rest_and_counts_sampled_out_as_a
         {"index": 3, "statusCode": 206, "message": "Telemetry sampled out."},
         {"index": 4, "statusCode": 429, "message": "Throttled"},
     ]}
-    verdict = policy.classify(result(206, body), 5, NOW)
+    verdict = policy.classify(result(206, body), 5, FIXED_NOW)
     assert verdict.kind == policy.PARTIAL
     assert verdict.accepted == (0, 3)
     assert verdict.requeue == (1, 4)
@@ -48,7 +47,7 @@ def test_206_requeues_retriable_items_drops_the_rest_and_counts_sampled_out_as_a
 
 def test_206_without_retriable_items_does_not_stop_the_pass():
     body = {"errors": [{"index": 0, "statusCode": 400, "message": "bad"}]}
-    verdict = policy.classify(result(206, body), 2, NOW)
+    verdict = policy.classify(result(206, body), 2, FIXED_NOW)
     assert verdict.accepted == (1,) and not verdict.requeue and not verdict.stop_pass
 
 
@@ -57,13 +56,13 @@ def test_206_without_retriable_items_does_not_stop_the_pass():
     {"itemsReceived": 3, "itemsAccepted": 1, "errors": [{"index": 0, "statusCode": 400, "message": "bad"}]},
 ])
 def test_206_that_does_not_name_every_failed_item_keeps_the_unnamed_ones(body):
-    verdict = policy.classify(result(206, body), 3, NOW)
+    verdict = policy.classify(result(206, body), 3, FIXED_NOW)
     assert not verdict.accepted  # a duplicate (same eventId) is acceptable, a loss is not
     assert set(verdict.requeue) | {r.index for r in verdict.rejected} == {0, 1, 2} or verdict.kind == policy.RETRY
 
 
 def test_206_with_unreadable_body_keeps_the_batch():
-    verdict = policy.classify(TransportResult(status=206, body=b"<html>"), 2, NOW)
+    verdict = policy.classify(TransportResult(status=206, body=b"<html>"), 2, FIXED_NOW)
     assert verdict.kind == policy.RETRY
 
 
@@ -71,97 +70,37 @@ def test_206_with_unreadable_body_keeps_the_batch():
 def test_permanent_rejections_dead_letter_with_the_service_message(status):
     body = {"itemsReceived": 2, "itemsAccepted": 0,
             "errors": [{"index": 0, "statusCode": status, "message": "Invalid instrumentation key"}]}
-    verdict = policy.classify(result(status, body), 2, NOW)
+    verdict = policy.classify(result(status, body), 2, FIXED_NOW)
     assert verdict.kind == policy.REJECTED and not verdict.stop_pass
     assert [r.index for r in verdict.rejected] == [0, 1]
     assert all(r.message == "Invalid instrumentation key" and r.status == status for r in verdict.rejected)
 
 
 def test_permanent_rejection_with_a_plain_body_keeps_its_text():
-    verdict = policy.classify(TransportResult(status=400, body=b"Bad Request"), 1, NOW)
+    verdict = policy.classify(TransportResult(status=400, body=b"Bad Request"), 1, FIXED_NOW)
     assert verdict.rejected[0].message == "Bad Request"
-    assert policy.classify(TransportResult(status=404), 1, NOW).rejected[0].message == "HTTP 404"
+    assert policy.classify(TransportResult(status=404), 1, FIXED_NOW).rejected[0].message == "HTTP 404"
 
 
 @pytest.mark.parametrize("status", sorted(RETRIABLE_STATUSES | REDIRECT_STATUSES | {301, 302, 501, 599}))
 def test_retriable_statuses_keep_the_batch_and_stop(status):
-    verdict = policy.classify(result(status), 4, NOW)
+    verdict = policy.classify(result(status), 4, FIXED_NOW)
     assert verdict.kind == policy.RETRY and verdict.stop_pass and not verdict.accepted and not verdict.rejected
 
 
 def test_an_informational_status_is_unexpected_and_retried():
-    verdict = policy.classify(result(100), 1, NOW)
+    verdict = policy.classify(result(100), 1, FIXED_NOW)
     assert verdict.kind == policy.RETRY and verdict.detail == "unexpected HTTP 100"
 
 
 def test_network_errors_keep_the_batch_and_mark_offline():
-    offline = policy.classify(TransportResult(error=ERROR_CONNECT), 2, NOW)
+    offline = policy.classify(TransportResult(error=ERROR_CONNECT), 2, FIXED_NOW)
     assert offline.kind == policy.RETRY and offline.offline
-    slow = policy.classify(TransportResult(error=ERROR_READ_TIMEOUT), 2, NOW)
+    slow = policy.classify(TransportResult(error=ERROR_READ_TIMEOUT), 2, FIXED_NOW)
     assert slow.kind == policy.RETRY and not slow.offline
 
 
 def test_retry_after_seconds_and_http_date():
-    assert policy.classify(result(429, **{"Retry-After": "7"}), 1, NOW).retry_after == 7
-    date = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
-    assert policy.classify(result(503, **{"retry-after": date}), 1, NOW).retry_after == 90
-
-
-@pytest.mark.parametrize(
-    "value, seconds",
-    [("0", 0), ("12", 12), (" 3 ", 3), ("-5", 0), ("999999", 3600), ("soon", None), ("", None), (None, None),
-     ("Wed, 25 Nov 2026 08:00:00 GMT", 0), ("Wed, 25 Nov 2026 09:00:30 GMT", 30), ("Fri, 25 Dec 2026 09:00:00 GMT", 3600)],
-)
-def test_parse_retry_after(value, seconds):
-    assert parse_retry_after(value, NOW) == seconds
-
-
-def test_exponential_backoff_grows_is_jittered_and_capped():
-    rng = random.Random(7)
-    waits = [exponential_wait(n, rng, offline=False) for n in range(1, 14)]
-    for n, wait in enumerate(waits, start=1):
-        upper = min(3600, 10 * 2 ** (n - 1))
-        assert upper / 2 <= wait <= upper
-    assert max(waits) <= 3600 and waits[-1] > 1800
-
-
-@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=0, max_value=2**32))
-def test_offline_backoff_never_exceeds_a_minute(failures, seed):
-    assert 0 < exponential_wait(failures, random.Random(seed), offline=True) <= 60
-
-
-def test_retry_after_wins_over_exponential_and_is_capped():
-    rng = random.Random(1)
-    assert next_wait(9, rng, offline=False, retry_after=3.0) == 3.0
-    assert next_wait(1, rng, offline=False, retry_after=99999) == 3600
-
-
-def test_late_events_get_the_send_time_but_keep_their_timestamp():
-    old = {"time": "2026-11-20T09:00:00.000000Z", "data": {"baseData": {"properties": {"timestamp": "2026-11-20T09:00:00Z"}}}}
-    fresh = refresh_late_time(old, NOW)
-    assert fresh["time"] == "2026-11-25T09:00:00.000000Z"
-    assert fresh["data"]["baseData"]["properties"]["timestamp"] == "2026-11-20T09:00:00Z"
-    assert old["time"] == "2026-11-20T09:00:00.000000Z"  # input untouched
-    recent = {"time": "2026-11-24T09:00:00.000000Z"}
-    assert refresh_late_time(recent, NOW) == recent
-    skewed = {"time": "2026-11-25T12:00:00.000000Z"}  # 3 h ahead: the recording clock was wrong
-    assert refresh_late_time(skewed, NOW)["time"] == "2026-11-25T09:00:00.000000Z"
-    unparsable = {"time": "yesterday"}
-    assert refresh_late_time(unparsable, NOW)["time"] == "2026-11-25T09:00:00.000000Z"
-
-
-@given(st.lists(st.integers(min_value=1, max_value=5000), max_size=2000))
-def test_batches_respect_count_and_byte_limits(sizes):
-    buffers, current = [], BatchBuffer(max_items=512, max_bytes=100_000)
-    for size in sizes:
-        item = b"x" * size
-        if not current.fits(item):
-            buffers.append(current)
-            current = BatchBuffer(max_items=512, max_bytes=100_000)
-        current.add(item)
-    buffers.append(current)
-    assert sum(len(b.items) for b in buffers) == len(sizes)
-    for buf in buffers:
-        assert len(buf.items) <= 512
-        assert buf.size == len(b"[" + b",".join(buf.items) + b"]") or not buf.items
-        assert buf.size <= 100_000 or len(buf.items) == 1
+    assert policy.classify(result(429, **{"Retry-After": "7"}), 1, FIXED_NOW).retry_after == 7
+    date = format_datetime(FIXED_NOW + timedelta(seconds=90), usegmt=True)
+    assert policy.classify(result(503, **{"retry-after": date}), 1, FIXED_NOW).retry_after == 90

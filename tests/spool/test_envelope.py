@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from sender_fixtures import IKEY, make_envelope
+from helpers import IKEY, make_envelope
 from telemetry_sender.spool.envelope import MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS, build_envelope, project_envelope
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -16,27 +16,21 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sender_fixtures import make_envelope, spool_events
+from helpers import SESSION_START, make_envelope, spool_events
 from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import lease_name
 from telemetry_sender.spool.write import write_event
 from telemetry_sender.spool.recording import UnsafePathError
 from telemetry_sender.spool.layout import SpoolLayout
 
-NOW = datetime.now(timezone.utc)
-NOW_UNIX = NOW.timestamp()
-
-
-@pytest.fixture
-def layout(tmp_path):
-    return SpoolLayout(tmp_path / "telemetry")
+START_UNIX = SESSION_START.timestamp()  # the real clock's time when the session started, as sweep takes it
 
 
 def claim_all(layout: SpoolLayout) -> list[str]:
     """Claim and delete whatever this drainer wins; returns the names it won."""
     won = []
     for name in store.iter_pending_names(layout, chunk=7):
-        lease = store.claim(layout, name, int(NOW_UNIX) + 120)
+        lease = store.claim(layout, name, int(START_UNIX) + 120)
         if lease is not None:
             store.read_claimed(lease)
             store.delete(lease)
@@ -92,15 +86,15 @@ def test_a_claimed_file_cannot_be_claimed_again(layout):
 
 
 def _quarantine_reason(layout, name):
-    lease = store.claim(layout, name, int(NOW_UNIX) + 120)
+    lease = store.claim(layout, name, int(START_UNIX) + 120)
     with pytest.raises(store.Unsendable) as caught:
         store.read_claimed(lease)
-    store.quarantine(layout, lease, name, str(caught.value), NOW)
+    store.quarantine(layout, lease, name, str(caught.value), SESSION_START)
     return json.loads((layout.quarantine / f"{name}.why.json").read_text())["reason"]
 
 
 def _name(n=0):
-    return f"{int(NOW_UNIX * 1e9) + n:020d}-{n:012x}.json"
+    return f"{int(START_UNIX * 1e9) + n:020d}-{n:012x}.json"
 
 
 @pytest.mark.parametrize(
@@ -150,7 +144,7 @@ def test_quarantine_and_rejected_are_capped_oldest_first(layout):
     for n in range(40):
         (layout.spool / _name(n)).write_bytes(b"x" * 40_000)
         lease = store.claim(layout, _name(n), 1)
-        dropped += store.quarantine(layout, lease, _name(n), "corrupt: not JSON", NOW)
+        dropped += store.quarantine(layout, lease, _name(n), "corrupt: not JSON", SESSION_START)
     sizes = sum(p.stat().st_size for p in layout.quarantine.iterdir())
     assert sizes <= 1024 * 1024 and dropped > 0
     kept = sorted(p.name for p in layout.quarantine.iterdir() if not p.name.endswith(".why.json"))
@@ -158,31 +152,31 @@ def test_quarantine_and_rejected_are_capped_oldest_first(layout):
     assert all((layout.quarantine / f"{k}.why.json").exists() for k in kept)
     dropped = 0
     for n in range(40):
-        path = write_event(layout, make_envelope(padding="y" * 40_000), now_ns=int(NOW_UNIX * 1e9) + n)
+        path = write_event(layout, make_envelope(padding="y" * 40_000), now_ns=int(START_UNIX * 1e9) + n)
         lease = store.claim(layout, path.name, 1)
-        dropped += store.dead_letter(layout, lease, path.name, make_envelope(padding="y" * 40_000), 400, "bad", NOW)
+        dropped += store.dead_letter(layout, lease, path.name, make_envelope(padding="y" * 40_000), 400, "bad", SESSION_START)
     assert sum(p.stat().st_size for p in layout.rejected.iterdir()) <= 1024 * 1024 and dropped > 0
 
 
 def test_sweep_expires_caps_and_repairs(layout):
     day = 24 * 3600 * 10**9
-    now_ns = int(NOW_UNIX * 1e9)
+    now_ns = int(START_UNIX * 1e9)
     for n in range(3):  # eight days old: past the 7-day retention
         write_event(layout, make_envelope(), now_ns=now_ns - 8 * day + n)
     for n in range(50):
         write_event(layout, make_envelope(padding="z" * 1000), now_ns=now_ns - day + n)
     stale_tmp = layout.spool / ".dead.json.tmp"
     stale_tmp.write_text("x")
-    os.utime(stale_tmp, (NOW_UNIX - 7200, NOW_UNIX - 7200))
+    os.utime(stale_tmp, (START_UNIX - 7200, START_UNIX - 7200))
     fresh_tmp = layout.spool / ".live.json.tmp"
     fresh_tmp.write_text("x")
     newest = max(store.iter_pending_names(layout))
-    dead = store.claim(layout, newest, int(NOW_UNIX) - 5)  # its sender died
+    dead = store.claim(layout, newest, int(START_UNIX) - 5)  # its sender died
     live_name = min(store.iter_pending_names(layout))
-    live = store.claim(layout, live_name, int(NOW_UNIX) + 100)
+    live = store.claim(layout, live_name, int(START_UNIX) + 100)
     total = sum(p.stat().st_size for p in layout.spool.glob("*.json"))
     cap = total // 2
-    result = store.sweep(layout, NOW_UNIX, cap_bytes=cap)
+    result = store.sweep(layout, START_UNIX, cap_bytes=cap)
     assert result.expired == 2  # the third old one is leased by a live sender: not ours to touch
     assert result.stale_temp == 1 and not stale_tmp.exists() and fresh_tmp.exists()
     assert result.released_leases == 1 and not dead.exists() and live.exists()
@@ -193,11 +187,11 @@ def test_sweep_expires_caps_and_repairs(layout):
 
 
 def test_sweep_counts_expired_by_the_name_time(layout):
-    now_ns = int(NOW_UNIX * 1e9)
+    now_ns = int(START_UNIX * 1e9)
     for n in range(4):
         write_event(layout, make_envelope(), now_ns=now_ns - 8 * 24 * 3600 * 10**9 + n)
     write_event(layout, make_envelope(), now_ns=now_ns)
-    result = store.sweep(layout, NOW_UNIX)
+    result = store.sweep(layout, START_UNIX)
     assert (result.expired, result.pending, result.evicted) == (4, 1, 0)
 
 
@@ -217,15 +211,15 @@ def test_a_deeply_nested_file_is_quarantined_not_a_crash(layout):
 
 
 def test_sweep_survives_folders_where_files_belong(layout):
-    old_ns = int(NOW_UNIX * 1e9) - 8 * 24 * 3600 * 10**9
+    old_ns = int(START_UNIX * 1e9) - 8 * 24 * 3600 * 10**9
     layout.spool.mkdir(parents=True)
     (layout.spool / f"{old_ns:020d}-000000000001.json").mkdir()  # expired, but not a file to unlink
     (layout.spool / f"{old_ns + 2:020d}-000000000002.json").mkdir()  # a dead lease's way back is blocked
     (layout.spool / lease_name(f"{old_ns + 2:020d}-000000000002.json", 1)).write_text("{}")
     (layout.spool / ".stuck.json.tmp").mkdir()
-    os.utime(layout.spool / ".stuck.json.tmp", (NOW_UNIX - 7200, NOW_UNIX - 7200))
-    store.sweep(layout, NOW_UNIX)  # used to raise IsADirectoryError: every sender crashed here
-    store.sweep(layout, NOW_UNIX, cap_bytes=0)
+    os.utime(layout.spool / ".stuck.json.tmp", (START_UNIX - 7200, START_UNIX - 7200))
+    store.sweep(layout, START_UNIX)  # used to raise IsADirectoryError: every sender crashed here
+    store.sweep(layout, START_UNIX, cap_bytes=0)
     assert not store.delete(layout.spool / f"{old_ns:020d}-000000000001.json")
 
 
@@ -236,33 +230,33 @@ def test_sweep_reaps_stale_temp_files_left_in_every_folder(layout):
         folder.mkdir(exist_ok=True)
         old = folder / ".state.json.123.abcd1234.tmp"  # a writer killed between write and rename
         old.write_text("x")
-        os.utime(old, (NOW_UNIX - 7200, NOW_UNIX - 7200))
+        os.utime(old, (START_UNIX - 7200, START_UNIX - 7200))
         stale.append(old)
         new = folder / ".state.json.456.abcd1234.tmp"
         new.write_text("x")
         fresh.append(new)
-    result = store.sweep(layout, NOW_UNIX)
+    result = store.sweep(layout, START_UNIX)
     assert not any(p.exists() for p in stale) and all(p.exists() for p in fresh)
     assert result.stale_temp == 3 and result.pending == 1
 
 
 def test_a_lease_from_a_clock_far_ahead_is_released_not_stuck_forever(layout):
     far, near = spool_events(layout, 2) and sorted(store.iter_pending_names(layout))
-    far_lease = store.claim(layout, far, int(NOW_UNIX) + 10 * 365 * 24 * 3600)  # written while the clock was off
-    near_lease = store.claim(layout, near, int(NOW_UNIX) + 100)  # a live sender's
-    result = store.sweep(layout, NOW_UNIX)
+    far_lease = store.claim(layout, far, int(START_UNIX) + 10 * 365 * 24 * 3600)  # written while the clock was off
+    near_lease = store.claim(layout, near, int(START_UNIX) + 100)  # a live sender's
+    result = store.sweep(layout, START_UNIX)
     assert result.released_leases == 1 and not far_lease.exists() and near_lease.exists()
     assert list(store.iter_pending_names(layout)) == [far]
 
 
 def test_the_cap_counts_dead_leases_given_back_in_the_same_sweep(layout):
     for n in range(20):
-        write_event(layout, make_envelope(padding="p" * 2000), now_ns=int(NOW_UNIX * 1e9) + n)
+        write_event(layout, make_envelope(padding="p" * 2000), now_ns=int(START_UNIX * 1e9) + n)
     names = sorted(store.iter_pending_names(layout))
     for name in names[:10]:
-        store.claim(layout, name, int(NOW_UNIX) - 5)  # a crashed sender's claims
+        store.claim(layout, name, int(START_UNIX) - 5)  # a crashed sender's claims
     size = (layout.spool / names[-1]).stat().st_size
-    result = store.sweep(layout, NOW_UNIX, cap_bytes=size * 15)
+    result = store.sweep(layout, START_UNIX, cap_bytes=size * 15)
     on_disk = sum(p.stat().st_size for p in layout.spool.iterdir())
     assert result.released_leases == 10 and on_disk <= size * 15
     assert result.pending_bytes == on_disk and result.evicted == 5
@@ -299,7 +293,7 @@ def test_a_foreign_name_with_digit_like_characters_does_not_stop_the_sweep(layou
     layout.spool.mkdir(parents=True)
     (layout.spool / name).write_text("{}")
     write_event(layout, make_envelope())
-    result = store.sweep(layout, NOW_UNIX)
+    result = store.sweep(layout, START_UNIX)
     assert result.pending >= 1 and len(list(store.iter_pending_names(layout))) >= 1
 
 
@@ -316,14 +310,14 @@ def test_sweep_quarantine_and_caps_never_go_through_a_linked_folder(layout, tmp_
     os.symlink(outside, layout.quarantine)
     before = sorted((p.name, p.stat().st_size) for p in outside.iterdir())
     name = next(store.iter_pending_names(layout))
-    lease = store.claim(layout, name, int(NOW_UNIX) + 60)
+    lease = store.claim(layout, name, int(START_UNIX) + 60)
     with pytest.raises(OSError):
-        store.quarantine(layout, lease, name, "corrupt", NOW)
+        store.quarantine(layout, lease, name, "corrupt", SESSION_START)
     with pytest.raises(OSError):
-        store.dead_letter(layout, lease, name, make_envelope(), 400, "bad", NOW)
+        store.dead_letter(layout, lease, name, make_envelope(), 400, "bad", SESSION_START)
     assert lease.exists()  # the drain deletes it when neither folder is usable
-    store.sweep(layout, NOW_UNIX, cap_bytes=0)
-    assert store.cap_folder(layout.quarantine, 0) == 0 and store.reap_stale_temp(layout.rejected, NOW_UNIX) == 0
+    store.sweep(layout, START_UNIX, cap_bytes=0)
+    assert store.cap_folder(layout.quarantine, 0) == 0 and store.reap_stale_temp(layout.rejected, START_UNIX) == 0
     assert sorted((p.name, p.stat().st_size) for p in outside.iterdir()) == before
 
 
@@ -337,5 +331,5 @@ def test_sweep_of_a_linked_spool_folder_touches_nothing(layout, tmp_path):
     if layout.spool.exists():
         layout.spool.rmdir()
     os.symlink(outside, layout.spool)
-    assert store.sweep(layout, NOW_UNIX).expired == 0
+    assert store.sweep(layout, START_UNIX).expired == 0
     assert old.exists()

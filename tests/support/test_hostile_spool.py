@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from copied_spool import T0, build_copied_spool, envelope, event_name, put, tree_digest
+from copied_spool import T0, build_copied_spool, event_name, put, tree_digest
+from helpers import make_envelope
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="POSIX links and FIFOs")
 
@@ -41,7 +42,7 @@ def engineer(tmp_path) -> Path:
     """The engineer's own files, next to where the user's zip is unpacked: nothing here may change."""
     home = tmp_path / "engineer"
     put(home / "work" / "report.txt", "my own report")
-    put(home / "work" / "notes.json", json.dumps(envelope("prototype engineer-secret", T0)))
+    put(home / "work" / "notes.json", json.dumps(make_envelope("prototype engineer-secret", T0)))
     put(home / "work" / "sub" / "deep.json", "{}")
     return home
 
@@ -138,7 +139,7 @@ def test_fifos_devices_folders_and_huge_files_are_shown_as_such_and_never_hang(t
 
 def test_control_characters_in_names_and_values_are_escaped_in_text_and_exact_in_json(tmp_path, config_dir):
     root = build_copied_spool(tmp_path / "unpacked" / "telemetry")
-    hostile = envelope(HOSTILE_COMMAND, T0, ok=False, location="west\x1b[8m")
+    hostile = make_envelope(HOSTILE_COMMAND, T0, ok=False, location="west\x1b[8m")
     hostile["data"]["baseData"]["properties"]["error"] = "Boom\r\n2099-01-01 00:00:00 forged"
     put(root / "spool" / HOSTILE_NAME, json.dumps(hostile))
     put(root / "rejected" / event_name(T0, "r"), json.dumps(
@@ -208,7 +209,7 @@ def test_show_json_into_a_closed_pipe_ends_quietly(tmp_path, config_dir):
     root = build_copied_spool(tmp_path / "unpacked" / "telemetry")
     for n in range(200):
         put(root / "spool" / event_name(T0, f"{n:x}"[-1]).replace(".json", f"{n}.json"),
-            json.dumps(envelope("prototype init", T0)))
+            json.dumps(make_envelope("prototype init", T0)))
     env = {**os.environ, "AZURE_CONFIG_DIR": str(config_dir)}
     producer = subprocess.Popen([sys.executable, "-m", "telemetry_sender", "show", "--json", "--spool", str(root)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

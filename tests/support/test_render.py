@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from copied_spool import T0, envelope
+from copied_spool import T0
+from helpers import make_envelope
 from telemetry_sender.sender.drain import DrainReport
 from telemetry_sender.support import render, report
 
@@ -43,7 +44,7 @@ def test_status_shows_a_long_service_message_whole_and_escaped():
 def test_show_table_cuts_cells_but_prints_notes_whole():
     message = "Field 'time' is older than the allowed min date; " * 3 + "END"
     item = {"file": "a\x1bb.json", "state": "rejected", "status": 400, "message": message,
-            "envelope": envelope("prototype \x1b]0;x\x07init", T0)}
+            "envelope": make_envelope("prototype \x1b]0;x\x07init", T0)}
     text = render.show_table([item])
     assert "\x1b" not in text and "\x07" not in text and "END" in text.split("Notes:")[1]
     rows = render.az_show_rows([item])

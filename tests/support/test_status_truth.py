@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from telemetry_sender.support import render, report
 from telemetry_sender.spool.recording import endpoint_id
 
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+STATUS_AT = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # when status is asked; the saved times are near it
 CURRENT = endpoint_id("https://new.example", "key")
 EARLIER = endpoint_id("http://127.0.0.1:9", "key")
 SETTINGS = report.SettingsView(True, "enabled", "env", "https://new.example", CURRENT)
@@ -17,7 +17,7 @@ LEASED = report.SpoolFile(report.LEASED, "00000000000000000001-aaaaaaaaaaaa.json
 
 def build(state_doc=None, running=False, files=(LEASED,), problems=()):
     return report.build_status(root="/r", files=files, oldest_envelope=None, state_doc=state_doc, state_problem=None,
-                               settings=SETTINGS, sender_running=running, now=NOW, own_file_problems=problems)
+                               settings=SETTINGS, sender_running=running, now=STATUS_AT, own_file_problems=problems)
 
 
 def test_claims_count_as_waiting_and_say_when_their_sender_is_gone():

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from copied_spool import CONNECTION, IKEY, T0, envelope, event_name, put, tree_digest, windows_json
+from copied_spool import CONNECTION, IKEY, T0, event_name, put, tree_digest, windows_json
+from helpers import make_envelope
 from telemetry_sender.spool import lock
 from telemetry_sender.support import report as support_report
 from telemetry_sender.spool.layout import SpoolLayout
@@ -215,10 +216,10 @@ def test_show_on_an_empty_spool_says_so(tmp_path, config_dir):
 def test_a_spool_written_on_windows_reads_the_same(tmp_path, config_dir):
     root = tmp_path / "from-windows"
     name = event_name(T0, "a")
-    put(root / "spool" / name, windows_json(envelope("prototype init", T0, location="westeurope")))
+    put(root / "spool" / name, windows_json(make_envelope("prototype init", T0, location="westeurope")))
     put(root / "rejected" / event_name(T0, "b"), windows_json(
         {"status": 400, "message": "Invalid instrumentation key", "rejected_at": "2026-11-25T09:30:00+00:00",
-         "envelope": envelope("prototype status", T0)}))
+         "envelope": make_envelope("prototype status", T0)}))
     put(root / "quarantine" / "weird.json", b"\xff\xfe garbage")
     put(root / "quarantine" / "weird.json.why.json", b'{"reason": "bad path C:\\temp\\x", "quarantined_at": 1}')
     put(root / "state.json", windows_json({
@@ -246,7 +247,7 @@ def test_a_spool_written_on_windows_reads_the_same(tmp_path, config_dir):
 
 def test_hostile_and_odd_files_are_shown_as_corrupt_not_crashes(tmp_path, config_dir):
     root = tmp_path / "odd"
-    secret = put(tmp_path / "elsewhere" / "secret.json", json.dumps(envelope("prototype secret", T0)))
+    secret = put(tmp_path / "elsewhere" / "secret.json", json.dumps(make_envelope("prototype secret", T0)))
     (root / "spool").mkdir(parents=True)
     os.symlink(secret, root / "spool" / event_name(T0, "1"))  # never followed
     put(root / "spool" / event_name(T0, "2"), b"[1, 2, 3]")
