@@ -136,6 +136,7 @@ def free_text_arguments(cmd: Any, names: Any) -> frozenset[str]:
 # iac_tool; `ai:` with provider, model); PyYAML costs milliseconds to import, so the
 # two-level scalars are read here directly and anything else is ignored.
 
+
 PROFILE_FILE = "azureProfile.json"
 _MAX_PROFILE_BYTES = 8 * 1024 * 1024
 
@@ -237,6 +238,7 @@ def read_project_facts(project_dir: str | os.PathLike[str] | None) -> ProjectFac
 # One to three debug lines a command under az's `cli.` logger namespace: whether telemetry
 # is on and why, the spool file written, the sender started (pid) or why not. Nothing above
 # debug level. AZ_PROTOTYPE_TELEMETRY_DEBUG=1 also echoes the exact envelope (`echo`).
+
 
 ECHO_PREFIX = "az prototype telemetry: "
 

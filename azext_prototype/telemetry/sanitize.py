@@ -2,7 +2,8 @@
 
 The rules live in `telemetry_sender.privacy`, where the sender re-runs them on the way
 out; this module is the recorder's door to them (the one rule only az can apply, masking
-free text, is the event builder's). Both public sanitizers are pure and never raise. The error sanitizer and its vocabulary load only when a command failed.
+free text, is the event builder's). Both public sanitizers are pure and never raise.
+The error sanitizer and its vocabulary load only when a command failed.
 """
 
 from __future__ import annotations

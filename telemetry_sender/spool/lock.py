@@ -11,6 +11,7 @@ from pathlib import Path
 
 from telemetry_sender.spool.recording import FILE_MODE, NOFOLLOW, lock_nonblocking as _lock, unlock as _unlock
 
+
 def new_holder() -> str:
     """A name for one lock holder, written into the leases it takes: `<pid>-<random hex>`."""
     return f"{os.getpid()}-{os.urandom(4).hex()}"
