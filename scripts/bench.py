@@ -61,6 +61,7 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
         measured = recorder.measure_recorder(tmp / "recorder", endpoints, envelope, rounds=sizes["rec_rounds"],
                                              per_block=sizes["per_block"], progress=progress)
         cold = recorder.measure_cold(tmp / "cold", endpoints, envelope, sizes["cold"], progress)
+        phases = recorder.measure_phases(tmp / "phases", endpoints, envelope, sizes["cold"], progress)
         alternatives = recorder.measure_alternatives(tmp / "alternatives", endpoints, envelope, progress=progress)
         progress("row 2: whole az commands (interleaved)")
         bench = azrun.AzBench(tmp / "az", endpoints)
@@ -81,7 +82,8 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
         crashes = bursts.measure_crash(tmp / "crash", envelope, runs=sizes["crashes"], count=2000, progress=progress)
     finally:
         endpoints.close()
-    rows = [*recorder.rows(measured), *recorder.cold_rows(cold), *recorder.alternative_rows(measured, alternatives),
+    rows = [*recorder.rows(measured), *recorder.cold_rows(cold), *recorder.phase_rows(phases),
+            *recorder.alternative_rows(measured, alternatives),
             *azrun.command_rows(commands), *imports.rows(imported), *senderrun.drain_rows(drain),
             *senderrun.memory_rows(memory), *azrun.latency_rows(latencies), *senderrun.cap_rows(cap),
             *scrubbing.rows(scrubbed), *bursts.burst_rows(burst), *bursts.crash_rows(crashes)]

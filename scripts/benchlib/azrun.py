@@ -127,7 +127,7 @@ def command_rows(measured: dict[str, Any]) -> list[Row]:
         return f"IQR {s.p25:.0f}–{s.p75:.0f}, range {s.minimum:.0f}–{s.maximum:.0f} ms"
 
     note = " (nothing spooled)" if not measured["spooled_off"] else " (WARNING: a spool folder exists)"
-    out = [Row("2", f"az prototype status, telemetry off (DO_NOT_TRACK=1){note}", str(off_s.n),
+    out = [Row("2", f"sanity check: az prototype status, telemetry off (DO_NOT_TRACK=1){note}", str(off_s.n),
                fmt(off_s.median, "ms"), spread(off_s), "baseline", "1×", "")]
     for name in SCENARIOS[1:]:
         samples = scenarios[name].samples
@@ -135,7 +135,7 @@ def command_rows(measured: dict[str, Any]) -> list[Row]:
         deltas = summarize([a - b for a, b in zip(samples, off)])
         verdict = ("OK (< 1 ms target)" if deltas.median < 1 else "OK (≤ 5 ms)" if deltas.median <= 5
                    else "over 5 ms" + (" (within noise)" if deltas.p25 <= 5 else ""))
-        label = f"az prototype status, telemetry on, endpoint {name}"
+        label = f"sanity check: az prototype status, telemetry on, endpoint {name}"
         if name == "healthy":
             label += f" ({measured['delivered']}/{rounds + 1} events delivered)"
         out.append(Row("2", label, str(s.n), fmt(s.median, "ms"), spread(s),
