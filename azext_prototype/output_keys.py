@@ -46,6 +46,8 @@ STATUS_PATHS: dict[str, tuple[str, ...]] = {
     "quarantined": ("lost", "quarantined", "kept"),
     "quarantined_bytes": ("lost", "quarantined", "keptBytes"),
     "dropped.quarantine": ("lost", "quarantined", "removedByCap"),
+    # sent, but without fields their spool file held (undocumented, or re-sanitized): not a loss
+    "trimmed": ("trimmed",),
     "state_file_problem": ("stateFileProblem",),
     "now": ("now",),
 }

@@ -10,7 +10,10 @@ Sources, all pinned in constraints.txt:
   resource-provider namespaces (`Microsoft.Web`), from its real sources;
 - this extension's flag and argument names and the words of its own error messages.
 A name az itself uses in several of its messages (`will`, `may`, `max`) stays: az's
-wording is not a person.
+wording is not a person. An entry the typed detection (privacy/scrub.py) would replace
+(`aead_aes_256_cbc_hmac_sha256` is key-shaped, a GUID is a GUID) is left out: the
+detection runs first, so such a word could never be kept, and it must not be weakened
+for a word's sake (a secret is never kept because it looks like one).
 
     .venv/bin/python scripts/build_vocabulary.py           # write the file
     .venv/bin/python scripts/build_vocabulary.py --check   # exit 1 when the committed file differs
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import azcli_messages  # noqa: E402  (the paths are set just above)
+from telemetry_sender.privacy.scrub import scrub_text  # noqa: E402  (likewise)
 from telemetry_sender.privacy.vocabulary import VOCABULARY_FILE  # noqa: E402  (likewise)
 
 ENGLISH_WORDS = 30_000
@@ -126,6 +130,11 @@ def extension_words() -> set[str]:
     return {e for e in map(_entry, found) if e}
 
 
+def detected(words: set[str]) -> set[str]:
+    """The words the typed detection would replace on their own (key-shaped runs, GUIDs, hex ids)."""
+    return {w for w in words if scrub_text(w) != w}
+
+
 def build() -> list[str]:
     """The sorted vocabulary."""
     az = az_words()
@@ -133,7 +142,7 @@ def build() -> list[str]:
     first, surnames = person_names()
     excluded = (first - common_in_az) | (surnames - first - common_in_az - plain_words()) | FICTITIOUS
     vocabulary = (english_words() | set(az) | extension_words()) - excluded
-    return sorted(vocabulary)
+    return sorted(vocabulary - detected(vocabulary))
 
 
 def render(entries: list[str]) -> str:

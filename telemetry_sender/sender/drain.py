@@ -54,6 +54,7 @@ class _Item:
     lease: Path
     envelope: dict[str, Any]
     data: bytes
+    trimmed: bool = False  # the data dictionary cut fields off its file (counted when it is accepted)
 
 
 @dataclass
@@ -147,7 +148,7 @@ class _BatchSource:
             ctx.report.claimed += 1
             try:
                 envelope = store.read_claimed(lease)
-                envelope = enforce_dictionary(envelope, ctx.settings.connection.instrumentation_key, name)
+                envelope, trimmed = enforce_dictionary(envelope, ctx.settings.connection.instrumentation_key, name)
                 envelope = refresh_late_time(envelope, stamp_now(now, ctx.evidence))
                 data = encode_item(envelope)
             except store.Unsendable as exc:
@@ -156,7 +157,7 @@ class _BatchSource:
             except (ValueError, RecursionError):  # NaN slipped in, or too deep to encode again
                 self._quarantine(lease, name, "corrupt: not serializable", now)
                 continue
-            return _Item(name, lease, envelope, data)
+            return _Item(name, lease, envelope, data, trimmed)
         return None
 
     def _quarantine(self, lease: Path, name: str, reason: str, now: datetime) -> None:
@@ -182,6 +183,8 @@ def _apply(ctx: _Context, state: dict[str, Any], items: list[_Item], verdict: Ba
     for index in verdict.accepted:
         store.delete(items[index].lease)
         ctx.report.sent += 1
+        if items[index].trimmed:
+            ctx.report.trim(state)
         done.add(index)
     for rejection in verdict.rejected:
         if rejection.index not in resend:
@@ -214,7 +217,7 @@ def _restamped(ctx: _Context, items: list[_Item], indexes: frozenset[int]) -> li
     for index in sorted(indexes):
         item = items[index]
         envelope = refresh_late_time(item.envelope, now)
-        fresh.append(_Item(item.name, item.lease, envelope, encode_item(envelope)))
+        fresh.append(_Item(item.name, item.lease, envelope, encode_item(envelope), item.trimmed))
     return fresh
 
 

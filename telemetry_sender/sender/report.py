@@ -1,8 +1,8 @@
-"""The one value a drain counts into: shown as progress by `flush`, printed by `send`, saved as loss counters.
+"""The one value a drain counts into: shown as progress by `flush`, printed by `send`, saved as counters.
 
-`DrainReport` is filled in as the drain goes (its `lose` updates the saved counters of
-state.json in the same call, so the two never disagree) and returned at the end with
-the `Outcome` that says why the drain stopped.
+`DrainReport` is filled in as the drain goes (its `lose` and `trim` update the saved
+counters of state.json in the same call, so the two never disagree) and returned at the
+end with the `Outcome` that says why the drain stopped.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
     expired: int = 0
     evicted: int = 0
     opted_out: int = 0
+    trimmed: int = 0  # of `sent`: accepted without fields their spool file held (sender/dictionary.py)
     outcome: Outcome = Outcome.EMPTY
     next_attempt: str | None = None
     detail: str = ""
@@ -74,6 +75,13 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
         name = _LOSS_FIELDS[reason]
         setattr(self, name, getattr(self, name) + number)
         state["lost"][reason.value] = count(state["lost"].get(reason.value)) + number
+
+    def trim(self, state: dict[str, Any], number: int = 1) -> None:
+        """Count `number` events sent without fields their file held, here and in state.json alike."""
+        if number <= 0:
+            return
+        self.trimmed += number
+        state["trimmed"] = count(state.get("trimmed")) + number
 
     def finish(self, outcome: Outcome, next_attempt: str | None = None) -> "DrainReport":
         """Set why the drain stopped; a drain that ran to the end says whether all was accepted."""
@@ -94,7 +102,7 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
 
     def summary(self) -> str:
         """One line for people."""
-        parts = [f"{self.outcome}: sent {self.sent}"]
+        parts = [f"{self.outcome}: sent {self.sent}" + (f" ({self.trimmed} trimmed)" if self.trimmed else "")]
         parts += [f"{label} {getattr(self, name)}" for name, label in _SUMMARY_LABELS if getattr(self, name)]
         if self.next_attempt:
             parts.append(f"next attempt {self.next_attempt}")

@@ -16,6 +16,8 @@ Schema (all times are ISO 8601 UTC strings ending in Z, or null):
     history: the last attempts of earlier endpoints [{"endpoint", "last_attempt"}], newest first
     last_success: when the service last accepted events (any endpoint): evidence for the clock
     lost: {"expired", "evicted", "rejected", "quarantined", "opted_out"} counts (LossReason)
+    trimmed: events accepted after the sender cut fields off their spool file (undocumented
+        fields, re-sanitized properties: sender/dictionary.py); absent in older files (0)
     dropped: {"rejected", "quarantine"} old files removed by those folders' caps
 Older files counted unreadable files under "corrupt": read as "quarantined".
 """
@@ -76,6 +78,7 @@ def empty_state() -> dict[str, Any]:
         "history": [],
         "last_success": None,
         "lost": {reason: 0 for reason in LOSS_REASONS},
+        "trimmed": 0,
         # Old dead letters / quarantined files dropped by the 1 MiB caps of rejected/ and quarantine/.
         "dropped": {"rejected": 0, "quarantine": 0},
     }
@@ -89,6 +92,7 @@ def merge_saved(saved: object) -> dict[str, Any]:
     state.update({k: v for k, v in saved.items() if k in state and k != "lost"})
     if not isinstance(state["history"], list):
         state["history"] = []
+    state["trimmed"] = count(state["trimmed"])
     lost = saved.get("lost")
     if isinstance(lost, dict):
         for key, value in lost.items():

@@ -149,6 +149,8 @@ def _spool_lines(doc: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]
         lines.append(("Failures in a row", str(doc["consecutive_failures"])))
     lost = doc.get("lost") or {}
     lines.append(("Lost", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lost.items())))
+    lines.append(("Trimmed", f"{plural(doc.get('trimmed') or 0, 'event')} sent cut to the data dictionary "
+                  "(field names in the sender log)"))
     dropped = doc.get("dropped") or {}
     lines.append(("Dead letters", f"{doc['rejected']} in rejected/" + _dropped_text(dropped.get("rejected"))))
     lines.append(("Quarantined", f"{doc['quarantined']} in quarantine/" + _dropped_text(dropped.get("quarantine"))))

@@ -333,6 +333,8 @@ def build_status(
         "backing_off": bool(next_attempt) and parse_time(next_attempt) > now,
         "consecutive_failures": count(state.get("consecutive_failures")),
         "lost": {reason: count(state["lost"].get(reason)) for reason in LOSS_REASONS},
+        # Events sent without fields their spool file held (undocumented, or re-sanitized): not lost.
+        "trimmed": count(state.get("trimmed")),
         "dropped": {folder_name: count(dropped.get(folder_name)) for folder_name in ("rejected", "quarantine")},
         "rejected": sum(1 for f in files if f.state == REJECTED),
         "rejected_bytes": sum(f.size for f in files if f.state == REJECTED),

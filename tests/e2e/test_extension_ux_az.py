@@ -13,6 +13,7 @@ import azcli
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import try_acquire
 from telemetry_sender.spool.recording import ensure_private_dir
+from telemetry_sender.spool.state import empty_state, save_state
 
 pytestmark = pytest.mark.az
 
@@ -184,6 +185,17 @@ def test_telemetry_status_has_one_rejected_count_with_the_breakdown_nested(dev_a
     assert set(status["lost"]["rejected"]) == {"count", "kept", "keptBytes", "removedByCap"}
     assert set(status["lost"]["quarantined"]) == {"count", "kept", "keptBytes", "removedByCap"}
     assert set(status["lastAttempt"]) == {"time", "outcome", "httpStatus", "detail"}
+
+
+def test_telemetry_status_counts_events_sent_trimmed_apart_from_losses(dev_az_env):
+    layout = SpoolLayout.default(dev_az_env)
+    ensure_private_dir(layout.root.parent)
+    ensure_private_dir(layout.root)
+    save_state(layout.state_file, {**empty_state(), "trimmed": 2})  # as a sender that cut two events left it
+    status = azcli.az_json(["prototype", "telemetry", "status"], dev_az_env)
+    assert status["trimmed"] == 2 and "trimmed" not in status["lost"]
+    table = azcli.run_az(["prototype", "telemetry", "status", "-o", "table"], dev_az_env)
+    assert table.returncode == 0 and "2 events sent cut to the data dictionary" in table.stdout
 
 
 def test_purge_and_flush_print_camel_case(dev_az_env):

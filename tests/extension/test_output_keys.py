@@ -53,3 +53,10 @@ def test_show_items_keep_the_envelope_exactly():
 def test_a_new_report_key_that_collides_is_kept_flat_rather_than_failing():
     doc = {"last_attempt": "t", "lastAttempt": 5}
     assert status_to_az(doc) == {"lastAttempt": {"time": "t"}, "lastAttemptValue": 5}
+
+
+def test_the_trimmed_count_is_its_own_key_and_reads_back(spool):
+    report = {**_report(spool), "trimmed": 4}
+    result = status_to_az(report)
+    assert result["trimmed"] == 4 and "trimmed" not in result["lost"]
+    assert status_from_az(result) == report

@@ -22,6 +22,7 @@ from telemetry_sender.sender.transport import RequestsTransport
 from telemetry_sender.spool import store
 from telemetry_sender.spool.envelope import MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS
 from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.spool.state import load_state
 from telemetry_sender.spool.write import write_event
 
 ENDPOINT = "http://127.0.0.1:9"
@@ -77,6 +78,39 @@ def test_drain_sends_only_documented_fields_and_logs_their_names(tmp_path, caplo
 
 
 @responses.activate(registry=registries.OrderedRegistry)
+def test_events_sent_trimmed_are_counted_in_the_report_and_state_json(tmp_path):
+    layout = SpoolLayout(tmp_path / "telemetry")
+    write_event(layout, planted())
+    write_event(layout, make_envelope())  # as the recorder writes it: nothing to cut
+    rekeyed = make_envelope()
+    rekeyed["iKey"] = "11111111-2222-3333-4444-555555555555"  # recorded under an earlier connection string
+    write_event(layout, rekeyed)
+    responses.post(URL, json={"itemsReceived": 3, "itemsAccepted": 3, "errors": []})
+    report = drain(layout, settings_for(ENDPOINT), manual=True, transport=RequestsTransport(),
+                   now=FakeClock(datetime.now(timezone.utc)), rng=random.Random(1))
+    assert (report.sent, report.trimmed) == (3, 1)
+    assert load_state(layout.state_file)["trimmed"] == 1
+    write_event(layout, planted())
+    responses.post(URL, json={"itemsReceived": 1, "itemsAccepted": 1, "errors": []})
+    again = drain(layout, settings_for(ENDPOINT), manual=True, transport=RequestsTransport(),
+                  now=FakeClock(datetime.now(timezone.utc)), rng=random.Random(1))
+    assert (again.sent, again.trimmed) == (1, 1) and load_state(layout.state_file)["trimmed"] == 2
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_trimmed_event_the_service_refuses_is_a_loss_not_a_trimmed_send(tmp_path):
+    layout = SpoolLayout(tmp_path / "telemetry")
+    write_event(layout, planted())
+    responses.post(URL, status=400, json={"itemsReceived": 1, "itemsAccepted": 0,
+                                          "errors": [{"index": 0, "statusCode": 400, "message": "bad"}]})
+    report = drain(layout, settings_for(ENDPOINT), manual=True, transport=RequestsTransport(),
+                   now=FakeClock(datetime.now(timezone.utc)), rng=random.Random(1))
+    assert (report.sent, report.rejected, report.trimmed) == (0, 1, 0)
+    state = load_state(layout.state_file)
+    assert state["trimmed"] == 0 and state["lost"]["rejected"] == 1
+
+
+@responses.activate(registry=registries.OrderedRegistry)
 def test_a_file_that_is_no_event_is_quarantined_not_sent(tmp_path):
     layout = SpoolLayout(tmp_path / "telemetry")
     other = make_envelope()
@@ -108,3 +142,9 @@ def test_a_real_sender_delivers_only_documented_fields_to_the_emulator(tmp_path)
     assert_documented_only(item)
     # A person's `send` logs to stderr (the detached sender to sender.log): names, never values.
     assert "tags.ai.location.ip" in done.stderr and "203.0.113.7" not in done.stderr and "jane@" not in done.stderr
+    report = json.loads(done.stdout)
+    assert (report["sent"], report["trimmed"]) == (1, 1)
+    status = [subprocess.run([sys.executable, "-m", "telemetry_sender", "status", "--spool", str(root), *more],
+                             env=env, capture_output=True, text=True, timeout=60) for more in (["--json"], [])]
+    assert status[0].returncode == 0 and json.loads(status[0].stdout)["trimmed"] == 1
+    assert "Trimmed:" in status[1].stdout and "1 event sent cut to the data dictionary" in status[1].stdout

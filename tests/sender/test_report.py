@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from telemetry_sender.sender.report import DrainProgress, DrainReport, Outcome
-from telemetry_sender.spool.state import LossReason, empty_state
+from telemetry_sender.spool.state import LossReason, empty_state, merge_saved
 
 
 def test_a_loss_is_counted_in_the_report_and_the_saved_counters_together():
@@ -40,3 +40,23 @@ def test_the_json_form_keeps_the_documented_keys_and_plain_strings():
 def test_progress_is_the_running_report_and_outcomes_accept_their_words():
     assert DrainProgress is DrainReport
     assert DrainReport(outcome="backing-off").outcome is Outcome.BACKING_OFF and str(Outcome.LOCKED) == "locked"
+
+
+def test_a_trimmed_event_is_counted_in_the_report_and_state_json_together():
+    state, report = empty_state(), DrainReport(sent=3)
+    report.trim(state)
+    report.trim(state, 0)
+    assert report.trimmed == 1 and state["trimmed"] == 1
+    assert report.finish(Outcome.EMPTY).summary() == "delivered: sent 3 (1 trimmed)"
+    assert json.loads(json.dumps(report.to_dict()))["trimmed"] == 1
+    assert DrainReport(sent=2).finish(Outcome.EMPTY).summary() == "delivered: sent 2"
+
+
+def test_state_files_from_before_the_trimmed_counter_still_load():
+    assert merge_saved({"lost": {"expired": 2}})["trimmed"] == 0  # written by an older sender
+    assert merge_saved({"trimmed": 5})["trimmed"] == 5
+    for edited in (-3, "7", True, None, [1]):  # state.json is a file a person may edit
+        assert merge_saved({"trimmed": edited})["trimmed"] == 0
+    state = merge_saved({"lost": {"expired": 2}})
+    DrainReport().trim(state, 2)
+    assert state["trimmed"] == 2 and state["lost"]["expired"] == 2

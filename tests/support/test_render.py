@@ -66,3 +66,11 @@ def test_flush_outcomes_map_to_success_or_a_clear_error(report_, fragment):
     message = render.flush_problem(report_, "/spool")
     assert render.flush_succeeded(report_) is (fragment is None)
     assert (message is None) if fragment is None else (fragment in message)
+
+
+def test_status_counts_events_sent_trimmed_apart_from_losses():
+    doc = _status(lost={"expired": 1}, trimmed=3)
+    assert doc["trimmed"] == 3 and "trimmed" not in doc["lost"]
+    text = render.render_status(doc)
+    assert "Trimmed:" in text and "3 events sent cut to the data dictionary (field names in the sender log)" in text
+    assert _status()["trimmed"] == 0 and _status(trimmed="3")["trimmed"] == 0  # an older or edited state.json
