@@ -18,6 +18,7 @@ from telemetry_sender.spool.recording import (
     COLLECT_ENV_VAR,
     DO_NOT_TRACK_ENV_VAR,
     az_config_dir,
+    decode_text,
     do_not_track,
     parse_az_bool,
     raw_connection_string,
@@ -54,7 +55,7 @@ def read_config_collect_telemetry(path: Path) -> str | None:
     """core.collect_telemetry from an az config file; None when absent or unreadable."""
     try:
         # Regular files only: a FIFO or device in its place must not hang the command.
-        text = read_regular_file(path, _MAX_CONFIG_BYTES, follow_symlinks=True).decode("utf-8-sig")
+        text = decode_text(read_regular_file(path, _MAX_CONFIG_BYTES, follow_symlinks=True))
     except (OSError, ValueError):
         return None
     if "collect_telemetry" not in text.lower() or len(text) > _MAX_CONFIG_BYTES:

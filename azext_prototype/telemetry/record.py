@@ -25,6 +25,7 @@ from telemetry_sender.settings import TelemetrySettings, resolve_settings
 from telemetry_sender.spool.recording import (
     COLLECT_ENV_VAR,
     az_config_dir,
+    decode_text,
     default_root,
     endpoint_id,
     parse_az_bool,
@@ -167,7 +168,7 @@ def read_tenant_id(config_dir: Path) -> str:
         return ""
     try:
         # az writes this file with a UTF-8 BOM on some platforms.
-        return tenant_from_profile(json.loads(data.decode("utf-8-sig")))
+        return tenant_from_profile(json.loads(decode_text(data)))
     except ValueError:
         return ""
 
@@ -230,7 +231,7 @@ def read_project_facts(project_dir: str | os.PathLike[str] | None) -> ProjectFac
         data = read_regular_file(path, _MAX_BYTES, follow_symlinks=True)
         if len(data) > _MAX_BYTES:
             return ProjectFacts()
-        return facts_from_mapping(parse_block_mapping(data.decode("utf-8-sig", "replace")))
+        return facts_from_mapping(parse_block_mapping(decode_text(data, "replace")))
     except (OSError, ValueError):
         return ProjectFacts()
 

@@ -28,7 +28,8 @@ BELOW_NORMAL_PRIORITY_CLASS = 0x00004000
 DETACHED_PROCESS = 0x00000008  # never used: listed so tests can assert its absence
 WINDOWS_CREATION_FLAGS = CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP | BELOW_NORMAL_PRIORITY_CLASS
 
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+# abspath, not resolve(): the same folder without a realpath walk on every spawn
+PACKAGE_PARENT = Path(os.path.abspath(__file__)).parent.parent
 # Runs first in the child, started with `python -I -S`: move to the spool root; unless the
 # spawner passed its lock down (`--lock-fd`), take the lock *now* and exit at once when
 # another sender has it (a burst of commands leaves one sender, not one per command); then

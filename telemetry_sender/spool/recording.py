@@ -168,6 +168,12 @@ def write_private_atomic(path: Path, data: bytes, temp_name: str | None = None) 
     return path
 
 
+def decode_text(data: bytes, errors: str = "strict") -> str:
+    """UTF-8 with an optional BOM (files a Windows editor saved), without loading the utf-8-sig codec
+    (its first use imports a module: time every az command would pay)."""
+    return data[3:].decode("utf-8", errors) if data.startswith(b"\xef\xbb\xbf") else data.decode("utf-8", errors)
+
+
 def read_regular_file(path: Path, max_bytes: int, follow_symlinks: bool = False) -> bytes:
     """Read a regular file (never blocking on a FIFO or device); refuse anything over `max_bytes`.
 
