@@ -66,8 +66,19 @@ def collect_telemetry_setting(cmd: Any) -> tuple[bool, str | None]:
 
 
 def _telling_the_story() -> bool:
-    """True under `az --debug` or AZ_PROTOTYPE_TELEMETRY_DEBUG: then even "off" is explained, by the recorder."""
-    return bool(os.environ.get(DEBUG_ENV_VAR)) or logger.isEnabledFor(logging.DEBUG)
+    """True under `az --debug` or AZ_PROTOTYPE_TELEMETRY_DEBUG: then even "off" is explained, by the recorder.
+
+    knack keeps its `cli` loggers at DEBUG on every run and filters in its handlers, so
+    the handlers are asked, not the logger's level.
+    """
+    if os.environ.get(DEBUG_ENV_VAR):
+        return True
+    node: Any = logger
+    while node is not None:
+        if any(handler.level <= logging.DEBUG for handler in node.handlers):
+            return True
+        node = node.parent if node.propagate else None
+    return False
 
 
 def _record_safely(  # pylint: disable=too-many-positional-arguments  # the call's facts, passed on once from the wrapper

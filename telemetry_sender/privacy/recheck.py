@@ -38,8 +38,22 @@ def _model(value: str) -> str:
     return value if value in ("", REDACTED) or is_model_name(value) else REDACTED
 
 
-def _location(value: str) -> str:
-    return value if value in ("", REDACTED) or region_or_empty(value) == value else REDACTED
+def _listed(value: str, keep: Callable[[str], bool]) -> str:
+    """A comma-joined list as the recorder writes it for several resources: each item judged alone.
+
+    "" and *** pass; a list with an item that fails is *** (the recorder never writes one).
+    """
+    if value in ("", REDACTED):
+        return value
+    return value if all(keep(item) for item in value.split(",")) else REDACTED
+
+
+def _locations(value: str) -> str:
+    return _listed(value, lambda item: region_or_empty(item) == item)
+
+
+def _skus(value: str) -> str:
+    return _listed(value, is_enum_like)
 
 
 def _resource_types(value: str) -> str:
@@ -73,7 +87,7 @@ def _error(value: str) -> str:
 # One check per documented property (TELEMETRY.md, "Data dictionary").
 CHECKS: dict[str, Callable[[str], str]] = {
     "tenantId": _guid, "projectId": _guid, "eventId": _guid, "commandName": _command, "parameters": _parameters,
-    "provider": _enum, "model": _model, "resourceType": _resource_types, "location": _location, "sku": _enum,
+    "provider": _enum, "model": _model, "resourceType": _resource_types, "location": _locations, "sku": _skus,
     "extensionVersion": _enum, "success": _success, "error": _error, "timestamp": _timestamp,
 }
 

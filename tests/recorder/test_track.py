@@ -12,7 +12,11 @@ import pytest
 _CHILD = """
 import json, sys
 from types import SimpleNamespace
+from knack.cli import CLI
+from knack.log import CLILogging
 from azext_prototype.telemetry import track
+
+CLILogging("az", cli_ctx=CLI(config_dir={knack_dir!r})).configure({az_args!r})  # az's own logging set-up, as for a real command
 
 before = set(sys.modules)
 config = SimpleNamespace(get=lambda section, option, fallback=None: {collect!r})
@@ -22,12 +26,12 @@ print(json.dumps({{"result": result, "added": sorted(set(sys.modules) - before)}
 """
 
 
-def run_child(tmp_path, collect: str | None, **env: str) -> dict:
+def run_child(tmp_path, collect: str | None, az_args: tuple = ("prototype", "status"), **env: str) -> dict:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("DO_NOT_TRACK", "AZURE_CORE_COLLECT_TELEMETRY", "APPLICATIONINSIGHTS_CONNECTION_STRING",
                           "APPINSIGHTS_CONNECTION_STRING", "AZ_PROTOTYPE_TELEMETRY_DEBUG")}
     clean.update(AZURE_CONFIG_DIR=str(tmp_path / "azure"), **env)
-    done = subprocess.run([sys.executable, "-c", _CHILD.format(collect=collect)], env=clean, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", _CHILD.format(collect=collect, az_args=list(az_args), knack_dir=str(tmp_path / "knack"))], env=clean, capture_output=True,
                           text=True, timeout=60, check=True)
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -51,6 +55,12 @@ def test_telemetry_on_loads_the_recorder_and_writes_the_event(tmp_path):
                      DO_NOT_TRACK="0")
     assert "azext_prototype.telemetry.record" in seen["added"]
     assert len(list((tmp_path / "azure" / "prototype" / "telemetry" / "spool").glob("*.json"))) == 1
+
+
+def test_off_under_az_debug_still_says_why(tmp_path):
+    seen = run_child(tmp_path, None, az_args=("prototype", "status", "--debug"), DO_NOT_TRACK="1")
+    assert "azext_prototype.telemetry.record" in seen["added"]  # az --debug: the recorder tells the story
+    assert not (tmp_path / "azure" / "prototype" / "telemetry").exists()
 
 
 def test_off_under_debug_still_says_why(tmp_path):
