@@ -322,10 +322,9 @@ def _start_sender(root: Path, endpoint: str, env: Mapping[str, str]) -> str:
     if not sender_due(root, endpoint):
         return "sender not started (one is running, or the service asked to wait)"
     from telemetry_sender.sender.spawn import spawn_sender  # only when one is due
-    from telemetry_sender.spool.layout import SpoolLayout
 
     try:
-        pid = spawn_sender(SpoolLayout(root), env)
+        pid = spawn_sender(root, env)
         return f"sender started (pid {pid})" if pid else "sender not started (one is running)"
     except OSError as exc:
         return f"sender not started ({type(exc).__name__})"

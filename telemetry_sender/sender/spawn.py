@@ -15,11 +15,13 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import SpoolLock, try_acquire
-from telemetry_sender.spool.recording import endpoint_id, sender_due
+from telemetry_sender.spool.recording import LOCK_FILENAME, endpoint_id, sender_due
+
+if TYPE_CHECKING:  # the recorder spawns with a bare root: the layout module is not loaded for it
+    from telemetry_sender.spool.layout import SpoolLayout
 
 # Windows process-creation flags (winbase.h); spelled out so they can be tested anywhere.
 CREATE_NEW_PROCESS_GROUP = 0x00000200
@@ -193,7 +195,7 @@ def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path, keep
     return subprocess.Popen(argv, env=dict(env), **kwargs).pid
 
 
-def _lock_for_child(layout: SpoolLayout) -> tuple[bool, SpoolLock | None]:
+def _lock_for_child(root: Path) -> tuple[bool, SpoolLock | None]:
     """(may spawn, the lock to hand down): the child is the sender from its first instruction.
 
     Taken here, before the spawn, so that of a burst of parallel commands only one starts a
@@ -203,7 +205,7 @@ def _lock_for_child(layout: SpoolLayout) -> tuple[bool, SpoolLock | None]:
     if os.name == "nt":
         return True, None
     try:
-        held = try_acquire(layout.lock_file)
+        held = try_acquire(root / LOCK_FILENAME)
     except OSError:
         return True, None
     if held is None:
@@ -212,13 +214,14 @@ def _lock_for_child(layout: SpoolLayout) -> tuple[bool, SpoolLock | None]:
 
 
 def spawn_sender(
-    layout: SpoolLayout,
+    layout: SpoolLayout | Path,
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
     package_parent: Path = PACKAGE_PARENT,
 ) -> int | None:
-    """Start `send --background` for `layout` detached from this process; its pid, None when a sender runs."""
-    may_spawn, lock = _lock_for_child(layout)
+    """Start `send --background` for `layout` (or a spool root) detached from this process; its pid, None when a sender runs."""
+    root = Path(layout) if isinstance(layout, (str, os.PathLike)) else layout.root  # (a Path's own .root is "/")
+    may_spawn, lock = _lock_for_child(root)
     if not may_spawn:
         return None
     lock_fd = lock.fd if lock is not None else None
@@ -229,13 +232,13 @@ def spawn_sender(
         if os.name != "nt" and hasattr(os, "posix_spawn"):
             child_fd = _child_lock_fd(lock_fd) if lock_fd is not None else None
             try:
-                argv = sender_argv(executable, layout.root, package_parent, user_site, child_fd)
+                argv = sender_argv(executable, root, package_parent, user_site, child_fd)
                 pid = _spawn_posix(argv, env, lock_fd)
             except NotImplementedError:
                 pass  # e.g. no POSIX_SPAWN_SETSID on this platform
         if pid is None:
-            argv = sender_argv(executable, layout.root, package_parent, user_site, lock_fd)
-            pid = _spawn_popen(argv, env, layout.root, lock_fd)
+            argv = sender_argv(executable, root, package_parent, user_site, lock_fd)
+            pid = _spawn_popen(argv, env, root, lock_fd)
     except BaseException:
         if lock is not None:
             lock.release()  # no child holds it: let the next command try

@@ -14,9 +14,8 @@ import json
 import os
 import stat
 import time
-import zlib
 from datetime import datetime, timedelta, timezone
-from pathlib import Path  # az has loaded these (zlib and fcntl too) before any command runs
+from pathlib import Path  # az has loaded these (and fcntl) before any command runs
 
 from telemetry_sender.protocol import BACKOFF_CAP_SECONDS, CONNECTION_STRING_ENV_VARS, RETRY_AFTER_CAP_SECONDS
 
@@ -206,6 +205,8 @@ MAX_STATE_BYTES = 64 * 1024  # far more than a sender ever writes; a bigger stat
 
 def endpoint_id(endpoint: str, instrumentation_key: str) -> str:
     """Names an ingestion endpoint and key without writing the key: `<endpoint>#<crc32 of key>`."""
+    import zlib  # az has it loaded when a command runs; not needed to decide "off"
+
     return f"{endpoint.rstrip('/')}#{zlib.crc32(instrumentation_key.encode('utf-8')):08x}"
 
 

@@ -170,3 +170,17 @@ def test_no_child_is_started_while_a_sender_holds_the_lock(tmp_path, monkeypatch
         assert spawn.spawn_sender(layout, env={}) is None and started == []
     finally:
         held.release()
+
+
+@pytest.mark.parametrize("given", ["root", "layout"])
+def test_a_spool_root_or_a_layout_names_the_same_spool(tmp_path, monkeypatch, given):
+    root = tmp_path / "telemetry"
+    root.mkdir()
+    seen = []
+    monkeypatch.setattr(spawn, "_spawn_posix", lambda argv, env, lock_fd: seen.append(argv) or 4242)
+    monkeypatch.setattr(spawn, "lower_child_priority", lambda pid: "normal")
+    target = root if given == "root" else SpoolLayout(root)
+    assert spawn.spawn_sender(target, env={}) == 4242
+    argv = seen[0]
+    assert argv[argv.index("--spool") + 1] == str(root)  # never a Path's own .root ("/")
+    assert (root / "sender.lock").exists()
