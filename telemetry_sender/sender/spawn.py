@@ -219,7 +219,8 @@ def spawn_sender(
     executable: str | None = None,
     package_parent: Path = PACKAGE_PARENT,
 ) -> int | None:
-    """Start `send --background` for `layout` (or a spool root) detached from this process; its pid, None when a sender runs."""
+    """Start `send --background` for `layout` (or a spool root) detached from this process; its pid, or None when a
+    sender runs."""
     root = Path(layout) if isinstance(layout, (str, os.PathLike)) else layout.root  # (a Path's own .root is "/")
     may_spawn, lock = _lock_for_child(root)
     if not may_spawn:

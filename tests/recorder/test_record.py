@@ -29,6 +29,7 @@ PROJECT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 def spawned(monkeypatch):
     """Capture spawn requests instead of starting real senders."""
     calls = []
+
     def capture(target, env=None, executable=None):  # a spool root or a layout: the spool it would send from
         calls.append(SpoolLayout(target) if isinstance(target, os.PathLike) else target)
         return 4242
