@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from azext_prototype.telemetry.record import NOTICE_MARKER as MARKER_NAME
+from azext_prototype.telemetry.names import NOTICE_MARKER as MARKER_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
 from azext_prototype.telemetry.event import Event, Invocation, ProjectFacts, build_event, iso_utc, new_event_id
-from azext_prototype.telemetry.track import DEBUG_ENV_VAR, logger
+from azext_prototype.telemetry.names import DEBUG_ENV_VAR, NOTICE_MARKER, logger
 from telemetry_sender import VERSION
 from telemetry_sender.privacy.shapes import is_guid
 from telemetry_sender.settings import TelemetrySettings, resolve_settings
@@ -290,10 +290,6 @@ class Tracer:
 
 
 # --- The flow -------------------------------------------------------------------------------------
-
-# <az config dir>/prototype/<this>: made when the first-use notice was shown (notice.py).
-NOTICE_MARKER = "telemetry-notice-shown"
-
 
 def debug_enabled(env: Mapping[str, str]) -> bool:
     """AZ_PROTOTYPE_TELEMETRY_DEBUG=1 (or any az 'true') for one run."""

@@ -12,12 +12,8 @@ import logging
 import os
 import time
 
+from azext_prototype.telemetry.names import DEBUG_ENV_VAR, logger
 from telemetry_sender.spool.recording import surely_off
-
-# The telemetry story's logger (trace.py tells it): az shows loggers under "cli." with
-# --debug (knack.log.get_logger adds the same prefix); logging.getLogger imports nothing.
-logger = logging.getLogger("cli.azext_prototype.telemetry")
-DEBUG_ENV_VAR = "AZ_PROTOTYPE_TELEMETRY_DEBUG"
 
 TYPE_CHECKING = False  # typing costs a millisecond to import where az has not loaded it yet
 if TYPE_CHECKING:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from telemetry_sender.emulator import rules
+from telemetry_sender.emulator.records import RequestRecord
 from telemetry_sender.text import SHOWN_PROPERTIES, printable, shorten
-
-if TYPE_CHECKING:
-    from telemetry_sender.emulator.server import RequestRecord
 
 
 def format_event(item: Mapping[str, Any]) -> str:
