@@ -395,10 +395,15 @@ def _drain_held(
         if outcome is not Outcome.EMPTY:
             return outcome, held
         ownership.release(held)
-        # Two passes in a row that could claim nothing: what is left cannot be claimed, stop.
-        idle_passes = idle_passes + 1 if ctx.report.claimed == claimed_before else 0
-        if idle_passes >= 2 or not store.has_pending(ctx.layout):
+        if not store.has_pending(ctx.layout):
             return outcome, None
+        # Two passes in a row that could claim nothing: what is left cannot be claimed, stop,
+        # and say so: events that wait are not "empty" (an exit code 0 would hide them).
+        idle_passes = idle_passes + 1 if ctx.report.claimed == claimed_before else 0
+        if idle_passes >= 2:
+            ctx.report.detail = ("pending events could not be claimed (a read-only spool/ folder, "
+                                 "or files of another user): they wait")
+            return Outcome.UNSAFE, None
         try:
             again = ownership.acquire(ctx.layout)
         except OSError:

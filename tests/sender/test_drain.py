@@ -523,7 +523,9 @@ def test_files_that_cannot_be_claimed_do_not_spin_the_drain(layout, clock, monke
     real_sweep = store.sweep
     monkeypatch.setattr(store, "sweep", lambda *a, **k: passes.append(1) or real_sweep(*a, **k))
     report = drain(layout, settings_for(ENDPOINT), manual=True, transport=object(), now=clock, lifetime_seconds=3)
-    assert report.outcome == "empty" and len(pending(layout)) == 2
+    # events that wait are never reported "empty" (exit code 0): the outcome says why they wait
+    assert report.outcome == "unsafe" and not report.outcome.all_accepted and len(pending(layout)) == 2
+    assert "could not be claimed" in report.detail
     assert len(passes) <= 2  # not a busy loop until the lifetime ends
 
 
