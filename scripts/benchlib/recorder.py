@@ -338,6 +338,14 @@ def alternative_rows(measured: dict[str, Scenario], alternatives: dict[str, Any]
 # --- the first call in a fresh process (what each az command really pays) -------------------
 
 # Standard modules az has already imported when a command function runs (checked with -X importtime).
+# The az `cmd` a command function receives, as much of it as the recorder reads (child-process code).
+_FAKE_CMD = """
+parser = SimpleNamespace(subparser_map={"prototype status": SimpleNamespace(specified_arguments=["project_dir"])})
+config = SimpleNamespace(get=lambda section, option, fallback=None: fallback)
+cli_ctx = SimpleNamespace(invocation=SimpleNamespace(parser=parser), data={"safe_params": ["--project-dir"]},
+                          config=config)
+cmd = SimpleNamespace(cli_ctx=cli_ctx, name="prototype status", arguments={})
+"""
 AZ_PRELOADED = ("json", "logging", "re", "pathlib", "typing", "datetime", "subprocess", "argparse", "zlib", "fcntl",
                 "dataclasses", "configparser", "uuid", "inspect", "functools", "enum", "urllib.parse")
 _COLD = """
@@ -352,12 +360,7 @@ def status(cmd, project_dir=None):
     return {{"name": "bench"}}
 
 tracked = track("prototype status")(status) if {decorate} else status
-parser = SimpleNamespace(subparser_map={{"prototype status": SimpleNamespace(specified_arguments=["project_dir"])}})
-config = SimpleNamespace(get=lambda section, option, fallback=None: fallback)
-cli_ctx = SimpleNamespace(invocation=SimpleNamespace(parser=parser), data={{"safe_params": ["--project-dir"]}},
-                          config=config)
-cmd = SimpleNamespace(cli_ctx=cli_ctx, name="prototype status", arguments={{}})
-started = time.perf_counter()
+{fake_cmd}started = time.perf_counter()
 try:
     tracked(cmd, project_dir=sys.argv[1])
 except ValueError:
@@ -387,7 +390,7 @@ def measure_cold(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], runs
             for scenario in [bare, *scenarios, bare_fails, healthy_fails]:
                 if scenario not in floors:
                     scenario.conditions.add(keeper.prepare(scenario))
-                code = _COLD.format(preloaded=", ".join(AZ_PRELOADED), decorate=scenario not in floors,
+                code = _COLD.format(preloaded=", ".join(AZ_PRELOADED), fake_cmd=_FAKE_CMD, decorate=scenario not in floors,
                                     fail=scenario in (bare_fails, healthy_fails))
                 done = subprocess.run([sys.executable, "-c", code, str(scenario.project_dir)],
                                       env=scenario_env(scenario), cwd=str(tmp), capture_output=True, text=True,
@@ -425,12 +428,7 @@ def status(cmd, project_dir=None):
     return {{"name": "bench"}}
 
 tracked = track("prototype status")(status)
-parser = SimpleNamespace(subparser_map={{"prototype status": SimpleNamespace(specified_arguments=["project_dir"])}})
-config = SimpleNamespace(get=lambda section, option, fallback=None: fallback)
-cli_ctx = SimpleNamespace(invocation=SimpleNamespace(parser=parser), data={{"safe_params": ["--project-dir"]}},
-                          config=config)
-cmd = SimpleNamespace(cli_ctx=cli_ctx, name="prototype status", arguments={{}})
-started = time.perf_counter_ns()
+{fake_cmd}started = time.perf_counter_ns()
 from azext_prototype.telemetry import record as recorder  # what the first enabled call imports
 marks = [("import", time.perf_counter_ns())]
 
@@ -465,7 +463,7 @@ def measure_phases(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], ru
     try:
         for _ in range(runs):
             keeper.prepare(healthy)
-            code = _PHASED.format(preloaded=", ".join(AZ_PRELOADED))
+            code = _PHASED.format(preloaded=", ".join(AZ_PRELOADED), fake_cmd=_FAKE_CMD)
             done = subprocess.run([sys.executable, "-c", code, str(healthy.project_dir)], env=scenario_env(healthy),
                                   cwd=str(tmp), capture_output=True, text=True, timeout=60, check=False)
             procs.kill_children(keeper.keep())
