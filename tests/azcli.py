@@ -244,3 +244,12 @@ def install_wheel(wheel: Path, workdir: Path) -> Path:
     if not (ext_dir / "prototype" / "azext_prototype" / "__init__.py").is_file():
         raise RuntimeError("az extension add did not install azext_prototype into {}".format(ext_dir))
     return ext_dir
+
+
+def assert_clean_error(done, *needles) -> None:
+    """az failed with its own one-line error (no traceback) containing every needle."""
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
+    assert done.stderr.startswith("ERROR:"), done.stderr
+    for needle in needles:
+        assert needle in done.stderr, done.stderr

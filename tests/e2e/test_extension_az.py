@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import azcli
+from azcli import assert_clean_error as _clean_error
 from azext_prototype.version import VERSION
 from waiting import wait_until
 
@@ -19,15 +20,6 @@ pytestmark = pytest.mark.az
 def _ok(done, what=""):
     assert done.returncode == 0, "{} failed ({}):\n{}".format(what, done.returncode, done.stderr)
     return done
-
-
-def _clean_error(done, *needles):
-    """az failed with its own one-line error (no traceback) containing every needle."""
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
-    assert done.stderr.startswith("ERROR:"), done.stderr
-    for needle in needles:
-        assert needle in done.stderr, done.stderr
 
 
 # ---- how the extension is installed ------------------------------------------------------

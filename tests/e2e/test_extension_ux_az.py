@@ -10,6 +10,7 @@ import stat
 import pytest
 
 import azcli
+from azcli import assert_clean_error as _clean_error
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import try_acquire
 from telemetry_sender.spool.recording import ensure_private_dir
@@ -231,14 +232,6 @@ def test_telemetry_show_as_a_table_with_no_events_prints_no_blank_line(dev_az_en
 
 
 # ---- the bugs -----------------------------------------------------------------------------------
-
-
-def _clean_error(done, *needles):
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
-    assert done.stderr.startswith("ERROR:"), done.stderr
-    for needle in needles:
-        assert needle in done.stderr, done.stderr
 
 
 def test_config_set_null_stores_a_real_null(dev_az_env, project):
