@@ -214,7 +214,7 @@ def main() -> int:
         endpoint.stop()
         # A detached sender may still be finishing: let it exit before its folder goes.
         from telemetry_sender.spool.layout import SpoolLayout
-        from telemetry_sender.spool.recording import is_held
+        from telemetry_sender.spool.lock import is_held
 
         lock_file = SpoolLayout.default({"AZURE_CONFIG_DIR": str(tmp / "azure")}).lock_file
         wait_until(lambda: not is_held(lock_file), timeout=65)

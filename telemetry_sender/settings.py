@@ -3,8 +3,10 @@
 Precedence (DESIGN.md, "Contract — details"): DO_NOT_TRACK (any non-empty value but
 "0") disables; else core.collect_telemetry, its environment form
 AZURE_CORE_COLLECT_TELEMETRY winning over the az config file; else a connection
-string must exist and parse. Imported in az's hot path: configparser is imported
-only when the config file has to be read.
+string must exist and parse. The rules are telemetry_sender.recording's (a recording
+command decides with them, without the reasons); this adds the reasons `status` and
+`--debug` show, and reads the az config file itself outside az (configparser only when
+the file mentions the setting).
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from telemetry_sender.connection_string import ConnectionString, ConnectionStringError, parse_connection_string
-from telemetry_sender.spool.frozen import FrozenValue
-from telemetry_sender.spool.recording import (
+from telemetry_sender.recording import (
     COLLECT_ENV_VAR,
     DO_NOT_TRACK_ENV_VAR,
-    az_config_dir,
+    ConnectionString,
+    ConnectionStringError,
+    FrozenValue,
+    config_dir_text,
     decode_text,
     do_not_track,
     parse_az_bool,
+    parse_connection_string,
     raw_connection_string,
     read_regular_file,
 )
@@ -48,7 +52,7 @@ class TelemetrySettings(FrozenValue):  # pylint: disable=too-few-public-methods 
 
 def config_file_path(env: Mapping[str, str]) -> Path:
     """The az config file: <AZURE_CONFIG_DIR or ~/.azure>/config."""
-    return az_config_dir(env) / "config"
+    return Path(config_dir_text(env), "config")
 
 
 def read_config_collect_telemetry(path: Path) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from telemetry_sender.connection_string import ConnectionString
+from telemetry_sender.recording import ConnectionString
 from telemetry_sender.settings import TelemetrySettings
 from telemetry_sender.spool.envelope import PROPERTY_KEYS, build_envelope
 from telemetry_sender.spool.layout import SpoolLayout

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
 
 from telemetry_sender import settings
-from telemetry_sender.spool import recording
+from telemetry_sender import recording
 from telemetry_sender.settings import parse_az_bool, resolve_settings
 
 CS = "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9/"
@@ -145,3 +148,27 @@ def test_opted_out_marks_the_users_choice_not_a_missing_connection_string():
     assert not resolve_settings({}, None).opted_out
     assert not resolve_settings({"APPLICATIONINSIGHTS_CONNECTION_STRING": "junk"}, None).opted_out
     assert not resolve_settings(conn, None).opted_out
+
+
+_MAYBE = st.sampled_from([None, "", " ", "0", "1", "yes", "No", "TRUE", "off", "maybe"])
+_CONNECTIONS = st.sampled_from([
+    None, "", "  ", CS, "InstrumentationKey=k", "IngestionEndpoint=https://x.example", "InstrumentationKey=k;x",
+    "InstrumentationKey=k;IngestionEndpoint=http://evil.example", "InstrumentationKey=k;EndpointSuffix=example.com",
+])
+
+
+@settings_profile(max_examples=300, deadline=None)
+@given(dnt=_MAYBE, env_collect=_MAYBE, az_collect=_MAYBE, primary=_CONNECTIONS, legacy=_CONNECTIONS)
+def test_the_recorders_decision_is_the_settings_decision(dnt, env_collect, az_collect, primary, legacy):
+    """recording.recording_connection (what a command runs) and settings.resolve_settings (what `status`
+    and the sender say, with reasons) are one rule: same answer, same connection, same source."""
+    env = {key: value for key, value in {
+        "DO_NOT_TRACK": dnt, "AZURE_CORE_COLLECT_TELEMETRY": env_collect,
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": primary, "APPINSIGHTS_CONNECTION_STRING": legacy,
+    }.items() if value is not None}
+    collect = env.get("AZURE_CORE_COLLECT_TELEMETRY") or az_collect  # az applies its environment form first
+    decided = resolve_settings(env, collect, "in the az configuration")
+    target = recording.recording_connection(env, az_collect)
+    assert (target is not None) == decided.enabled
+    if target is not None:
+        assert target == (decided.connection, decided.connection_source)

@@ -3,7 +3,7 @@
 Imported only when telemetry is on (track.py decides "off" without it), so everything the
 recording path needs in az lives here in one module: the facts of the call (the flags
 the user typed, az's telemetry setting), the tenant and project files, the decision,
-the spool write (spool.recording), the sender start and the first-use notice; and the
+the spool write (telemetry_sender.recording), the sender start and the first-use notice; and the
 Tracer that tells the story in `az --debug` (with AZ_PROTOTYPE_TELEMETRY_DEBUG=1 it
 also prints each envelope to stderr). The event itself is built by the pure event.py.
 Disabled telemetry touches nothing on disk.
@@ -12,25 +12,27 @@ Disabled telemetry touches nothing on disk.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
-from azext_prototype.telemetry.event import Event, Invocation, ProjectFacts, build_event, iso_utc, new_event_id
+from azext_prototype.telemetry.event import Invocation, ProjectFacts, build_event, iso_utc, new_event_id
 from azext_prototype.telemetry.names import DEBUG_ENV_VAR, NOTICE_MARKER, logger
 from telemetry_sender import VERSION
 from telemetry_sender.privacy.shapes import is_guid
-from telemetry_sender.settings import TelemetrySettings, resolve_settings
-from telemetry_sender.spool.recording import (
+from telemetry_sender.recording import (
     COLLECT_ENV_VAR,
-    az_config_dir,
+    ConnectionString,
+    build_envelope,
+    claim_sender_lock,
+    config_dir_text,
     decode_text,
-    default_root,
     endpoint_id,
     parse_az_bool,
     read_regular_file,
-    sender_due,
+    recording_connection,
     write_envelope,
 )
 
@@ -156,9 +158,9 @@ def tenant_from_profile(profile: object) -> str:
     return ""
 
 
-def read_tenant_id(config_dir: Path) -> str:
+def read_tenant_id(config_dir: str | os.PathLike[str]) -> str:
     """tenantId of the signed-in az profile under `config_dir`; "" when absent or unreadable."""
-    path = config_dir / PROFILE_FILE
+    path = os.path.join(config_dir, PROFILE_FILE)
     try:
         # Regular files only: a FIFO or device here must not hang or flood the command.
         data = read_regular_file(path, _MAX_PROFILE_BYTES, follow_symlinks=True)
@@ -226,7 +228,7 @@ def facts_from_mapping(data: Mapping[str, Mapping[str, Any]]) -> ProjectFacts:
 def read_project_facts(project_dir: str | os.PathLike[str] | None) -> ProjectFacts:
     """The project fields of `<project_dir or cwd>/prototype.yaml`; empty when absent or unreadable."""
     try:
-        path = Path(project_dir or os.getcwd()).expanduser() / PROJECT_FILE
+        path = os.path.join(os.path.expanduser(project_dir or os.getcwd()), PROJECT_FILE)
         # Regular files only (a symlink to one is fine): a FIFO or /dev/zero must not hang us.
         data = read_regular_file(path, _MAX_BYTES, follow_symlinks=True)
         if len(data) > _MAX_BYTES:
@@ -260,6 +262,10 @@ class Tracer:
             text += json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
         self.echo.write(text)
         self.echo.flush()
+
+    def telling(self) -> bool:
+        """True when someone will read the story (echo, or az's --debug): worth wording the reasons."""
+        return self.echo is not None or logger.isEnabledFor(logging.DEBUG)
 
     def off(self, reason: str) -> None:
         """Telemetry is off: nothing is written or started."""
@@ -296,12 +302,29 @@ def debug_enabled(env: Mapping[str, str]) -> bool:
     return parse_az_bool(env.get(DEBUG_ENV_VAR, "")) is True
 
 
-def current_settings(env: Mapping[str, str], az_setting: tuple[bool, str | None]) -> TelemetrySettings:
-    """The decision, using az's own resolved core.collect_telemetry when az gave us one."""
+def where_to_record(env: Mapping[str, str], az_setting: tuple[bool, str | None]) -> tuple[ConnectionString, str] | None:
+    """(connection string, its source) when this command records, None when telemetry is off.
+
+    Uses az's own resolved core.collect_telemetry when az gave us one; outside az (or when
+    its environment form is set) the settings module reads it the way az does.
+    """
     known, value = az_setting
-    if not known or COLLECT_ENV_VAR in env:
-        return resolve_settings(env)
-    return resolve_settings(env, value, "in the az configuration")
+    if known and COLLECT_ENV_VAR not in env:
+        return recording_connection(env, value)
+    from telemetry_sender.settings import resolve_settings  # outside az: reads the az config file
+
+    settings = resolve_settings(env)
+    return (settings.connection, settings.connection_source) if settings.enabled else None
+
+
+def why_off(env: Mapping[str, str], az_setting: tuple[bool, str | None]) -> str:
+    """The reason telemetry is off, for the debug story (settings.resolve_settings words it)."""
+    from telemetry_sender.settings import resolve_settings
+
+    known, value = az_setting
+    if known and COLLECT_ENV_VAR not in env:
+        return resolve_settings(env, value, "in the az configuration").reason
+    return resolve_settings(env).reason
 
 
 def project_dir_for(command_name: str, arguments: Mapping[str, Any], cwd: str) -> str:
@@ -313,15 +336,18 @@ def project_dir_for(command_name: str, arguments: Mapping[str, Any], cwd: str) -
     return str(project_dir) if isinstance(project_dir, (str, os.PathLike)) and str(project_dir) else cwd
 
 
-def _start_sender(root: Path, endpoint: str, env: Mapping[str, str]) -> str:
+def _start_sender(root: str, endpoint: str, env: Mapping[str, str]) -> str:
     """Start a sender unless one runs or the service asked us to wait; say what happened."""
-    if not sender_due(root, endpoint):
+    try:
+        lock_fd = claim_sender_lock(root, endpoint)
+    except OSError:
+        lock_fd = -1  # no usable lock file: the sender started without it sets it aside
+    if lock_fd is None:
         return "sender not started (one is running, or the service asked to wait)"
-    from telemetry_sender.sender.spawn import spawn_sender  # only when one is due
+    from telemetry_sender.sender.spawn import start_sender  # only when one is due
 
     try:
-        pid = spawn_sender(root, env)
-        return f"sender started (pid {pid})" if pid else "sender not started (one is running)"
+        return f"sender started (pid {start_sender(root, env, lock_fd if lock_fd >= 0 else None)})"
     except OSError as exc:
         return f"sender not started ({type(exc).__name__})"
 
@@ -344,12 +370,14 @@ def record(
     env = os.environ if env is None else env
     stream = stream or sys.stderr
     tracer = tracer or Tracer(stream if debug_enabled(env) else None)
-    settings = current_settings(env, az_setting)
+    target = where_to_record(env, az_setting)
     tracer.phase("settings")
-    if not settings.enabled:
-        tracer.off(settings.reason)
+    if target is None:
+        if tracer.telling():
+            tracer.off(why_off(env, az_setting))
         return None
-    config_dir = az_config_dir(env)
+    connection, source = target
+    config_dir = config_dir_text(env)
     project = read_project_facts(project_dir_for(invocation.command_name, invocation.arguments, cwd or os.getcwd()))
     timestamp = iso_utc(invocation.time_ns)
     event = build_event(
@@ -360,46 +388,32 @@ def record(
         event_id=new_event_id(),
         timestamp=timestamp,
     )
-    envelope = envelope_for(event, settings, timestamp, VERSION)
+    envelope = build_envelope(event.properties, event.measurements, instrumentation_key=connection.instrumentation_key,
+                              time=timestamp, version=VERSION)
     tracer.phase("event")
     tracer.recording(envelope)
-    root = default_root(env)
+    root = os.path.join(config_dir, "prototype", "telemetry")
     try:
         path = write_envelope(root, envelope)
     except OSError as exc:
         tracer.not_written(exc)
         return None
     tracer.phase("write")
-    connection = settings.connection
     endpoint = endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key)
     sender = _start_sender(root, endpoint, env) if spawn else "sender not started (spawn off)"
     tracer.phase("spawn")
-    tracer.written(settings.connection_source, path, sender)
+    tracer.written(source, path, sender)
     if not quiet:
-        _first_use_notice(root.parent, stream, tracer)
-    return path
+        _first_use_notice(os.path.join(config_dir, "prototype"), stream, tracer)
+    return Path(path)
 
 
-def _first_use_notice(prototype_dir: Path, stream: TextIO, tracer: Tracer) -> None:
+def _first_use_notice(prototype_dir: str, stream: TextIO, tracer: Tracer) -> None:
     """Tell the user once per machine (az config dir) that usage is recorded and how to opt out."""
-    if os.path.lexists(prototype_dir / NOTICE_MARKER):
+    if os.path.lexists(os.path.join(prototype_dir, NOTICE_MARKER)):
         return  # shown before: the notice's text is not even loaded
     from azext_prototype.telemetry.notice import show_once
 
-    marker = show_once(prototype_dir, stream)
+    marker = show_once(Path(prototype_dir), stream)
     if marker is not None:
         tracer.notice_shown(marker)
-
-
-def envelope_for(event: Event, settings: TelemetrySettings, timestamp: str, version: str) -> dict[str, Any]:
-    """The envelope for `event`, addressed by the connection string's instrumentation key."""
-    from telemetry_sender.spool.envelope import build_envelope
-
-    assert settings.connection is not None
-    return build_envelope(
-        event.properties,
-        event.measurements,
-        instrumentation_key=settings.connection.instrumentation_key,
-        time=timestamp,
-        version=version,
-    )

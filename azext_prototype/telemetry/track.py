@@ -2,7 +2,7 @@
 
 The command's result, exception and exit code pass through untouched; whatever goes
 wrong in telemetry is caught here and logged at debug level. Telemetry that is off is
-decided here with code loaded with the extension (spool.recording's rules), so an
+decided here with code loaded with the extension (telemetry_sender.recording's rules), so an
 opted-out command imports nothing; the recorder itself is imported only to record.
 """
 
@@ -13,7 +13,7 @@ import os
 import time
 
 from azext_prototype.telemetry.names import DEBUG_ENV_VAR, logger
-from telemetry_sender.spool.recording import surely_off
+from telemetry_sender.recording import surely_off
 
 TYPE_CHECKING = False  # typing costs a millisecond to import where az has not loaded it yet
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from benchlib.table import Row
 
 from azext_prototype.telemetry import track
 from telemetry_sender.spool.layout import SpoolLayout
-from telemetry_sender.spool.recording import is_held
+from telemetry_sender.spool.lock import is_held
 from telemetry_sender.sender.spawn import should_spawn
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from telemetry_sender.protocol import (
     USER_AGENT_PRODUCT,
 )
 from telemetry_sender.spool.state import format_time
-from telemetry_sender.spool.recording import parse_time
+from telemetry_sender.recording import parse_time
 
 # A little margin inside the service's 48 h window, so an event that is almost too
 # old when the batch is built is not too old when the request arrives.

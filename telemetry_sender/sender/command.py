@@ -18,7 +18,7 @@ from telemetry_sender.sender import lifetime
 from telemetry_sender.sender.drain import drain
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import SpoolLock, adopt
-from telemetry_sender.spool.recording import ensure_private_dir
+from telemetry_sender.recording import ensure_private_dir
 
 logger = logging.getLogger(__name__)
 

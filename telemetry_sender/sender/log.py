@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import IO
 
-from telemetry_sender.spool.recording import FILE_MODE, NOFOLLOW, NONBLOCK
+from telemetry_sender.recording import FILE_MODE, NOFOLLOW, NONBLOCK
 from telemetry_sender.protocol import LOG_CAP_BYTES
 from telemetry_sender.text import printable
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
-from telemetry_sender.connection_string import is_loopback_host, track_url
+from telemetry_sender.recording import is_loopback_host, parse_time
 from telemetry_sender.protocol import (
     INGESTION_HOST_SUFFIXES,
     LEGACY_INGESTION_HOSTS,
@@ -26,15 +26,20 @@ from telemetry_sender.protocol import (
     REDIRECT_CACHE_DEFAULT_SECONDS,
     REDIRECT_CACHE_MAX_SECONDS,
     REDIRECT_STATUSES,
+    TRACK_PATH,
 )
 from telemetry_sender.sender.transport import Transport, TransportResult
 from telemetry_sender.spool.state import format_time
-from telemetry_sender.spool.recording import parse_time
 from telemetry_sender.text import printable
 
 logger = logging.getLogger(__name__)
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
+
+
+def track_url(endpoint: str) -> str:
+    """The POST target: the endpoint without one trailing slash, plus /v2.1/track."""
+    return (endpoint[:-1] if endpoint.endswith("/") else endpoint) + TRACK_PATH
 
 
 def redirect_endpoint(location: str | None, current_url: str) -> str | None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from telemetry_sender.spool.lock import SpoolLock, try_acquire
-from telemetry_sender.spool.recording import LOCK_FILENAME, endpoint_id, sender_due
+from telemetry_sender.recording import LOCK_FILENAME, acquire_lock_fd, backing_off, endpoint_id, read_saved_state
 
 if TYPE_CHECKING:  # the recorder spawns with a bare root: the layout module is not loaded for it
     from telemetry_sender.spool.layout import SpoolLayout
@@ -76,7 +75,7 @@ def user_site_of_this_process() -> str:
 
 
 def sender_argv(
-    executable: str, spool_root: Path, package_parent: Path = PACKAGE_PARENT, user_site: str = "",
+    executable: str, spool_root: str | os.PathLike[str], package_parent: Path = PACKAGE_PARENT, user_site: str = "",
     lock_fd: int | None = None,
 ) -> list[str]:
     """`<python> -I -S -c <bootstrap> send --spool <root> --background [--lock-fd N]`: no event data."""
@@ -85,7 +84,7 @@ def sender_argv(
     return argv + (["--lock-fd", str(lock_fd)] if lock_fd is not None else [])
 
 
-def windows_popen_kwargs(spool_root: Path) -> dict[str, Any]:
+def windows_popen_kwargs(spool_root: str | os.PathLike[str]) -> dict[str, Any]:
     """subprocess.Popen arguments for Windows: no console, own group, no inherited handles."""
     import subprocess
 
@@ -100,7 +99,8 @@ def windows_popen_kwargs(spool_root: Path) -> dict[str, Any]:
 
 
 def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[str, str] | None = None) -> bool:
-    """False while a sender holds the lock or the backoff state says "not before T" (spool.recording.sender_due).
+    """False while a sender holds the lock or the backoff state says "not before T": what a command
+    decides (recording.claim_sender_lock), asked without taking the lock.
 
     With `env`, only a backoff written for its connection string's endpoint counts.
     """
@@ -110,7 +110,11 @@ def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[
 
         connection = resolve_settings(env, collect_telemetry=None).connection
         endpoint = endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key) if connection else None
-    return sender_due(layout.root, endpoint, now)
+    from telemetry_sender.spool.lock import is_held  # not on the recorder's path (start_sender)
+
+    if is_held(layout.root / LOCK_FILENAME):
+        return False
+    return not backing_off(read_saved_state(layout.root), now or datetime.now(timezone.utc), endpoint)
 
 
 def _inheritable_fds() -> list[int]:
@@ -177,7 +181,7 @@ def _spawn_posix(argv: list[str], env: Mapping[str, str], lock_fd: int | None) -
     return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
 
 
-def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path, keep: int | None) -> int:
+def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: str | os.PathLike[str], keep: int | None) -> int:
     import subprocess
 
     if os.name == "nt":
@@ -195,8 +199,8 @@ def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: Path, keep
     return subprocess.Popen(argv, env=dict(env), **kwargs).pid
 
 
-def _lock_for_child(root: Path) -> tuple[bool, SpoolLock | None]:
-    """(may spawn, the lock to hand down): the child is the sender from its first instruction.
+def _lock_for_child(root: Path) -> tuple[bool, int | None]:
+    """(may spawn, the lock's descriptor to hand down): the child is the sender from its first instruction.
 
     Taken here, before the spawn, so that of a burst of parallel commands only one starts a
     sender. An unusable lock file (a planted folder or symlink) spawns without a lock: the
@@ -205,12 +209,10 @@ def _lock_for_child(root: Path) -> tuple[bool, SpoolLock | None]:
     if os.name == "nt":
         return True, None
     try:
-        held = try_acquire(root / LOCK_FILENAME)
+        fd = acquire_lock_fd(root / LOCK_FILENAME)
     except OSError:
         return True, None
-    if held is None:
-        return False, None
-    return True, held
+    return fd is not None, fd
 
 
 def spawn_sender(
@@ -222,10 +224,22 @@ def spawn_sender(
     """Start `send --background` for `layout` (or a spool root) detached from this process; its pid, or None when a
     sender runs."""
     root = Path(layout) if isinstance(layout, (str, os.PathLike)) else layout.root  # (a Path's own .root is "/")
-    may_spawn, lock = _lock_for_child(root)
-    if not may_spawn:
-        return None
-    lock_fd = lock.fd if lock is not None else None
+    may_spawn, lock_fd = _lock_for_child(root)
+    return start_sender(root, env, lock_fd, executable, package_parent) if may_spawn else None
+
+
+def start_sender(
+    root: str | os.PathLike[str],
+    env: Mapping[str, str] | None,
+    lock_fd: int | None,
+    executable: str | None = None,
+    package_parent: Path = PACKAGE_PARENT,
+) -> int:
+    """Start the sender for spool `root`, handing it the sender lock held as `lock_fd` (None: it takes its own).
+
+    Our descriptor of the lock is closed either way: the child's copy keeps the lock, and
+    when the start fails no one holds it, so the next command may try.
+    """
     executable, user_site = executable or sys.executable, user_site_of_this_process()
     env = os.environ if env is None else env
     pid = None
@@ -240,12 +254,9 @@ def spawn_sender(
         if pid is None:
             argv = sender_argv(executable, root, package_parent, user_site, lock_fd)
             pid = _spawn_popen(argv, env, root, lock_fd)
-    except BaseException:
-        if lock is not None:
-            lock.release()  # no child holds it: let the next command try
-        raise
-    if lock is not None:
-        lock.detach()  # the child's copy keeps the lock; ours is only closed
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)  # closing is not unlocking while the child's copy lives; unlocked otherwise
     if os.name != "nt":
         lower_child_priority(pid)
     return pid

@@ -1,10 +1,9 @@
-"""The envelope of one event and its data dictionary: built by the recorder, enforced by the sender. Pure.
+"""The sender's side of the envelope: cut a read envelope down to the data dictionary. Pure.
 
-The envelope is exactly what is spooled and sent (PROTOCOL.md, "Envelope of a custom
-event"): tags carry only the cloud role, the SDK version and the application version,
-never host, device, user or session identifiers (DESIGN.md, "Contract — details").
-`project_envelope` is the sender's side: a spool file is untrusted input, so only the
-documented fields leave the machine, each value re-checked by the privacy rules.
+The envelope's shape and the dictionary's keys are telemetry_sender.recording's (the
+recorder builds with them inside az); a spool file is untrusted input, so only the
+documented fields leave the machine, each value re-checked by the privacy rules, and the
+result is rebuilt with the same builder.
 """
 
 from __future__ import annotations
@@ -12,65 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from telemetry_sender.protocol import (
-    BASE_DATA_VERSION,
-    BASE_TYPE,
-    CLOUD_ROLE,
-    ENVELOPE_NAME,
-    EVENT_NAME,
-    MAX_PROPERTY_KEY_CHARS,
-    MAX_PROPERTY_VALUE_CHARS,
-    SDK_NAME,
-    SDK_VERSION_MAX_CHARS,
+from telemetry_sender.protocol import BASE_TYPE, CLOUD_ROLE, ENVELOPE_NAME, EVENT_NAME
+from telemetry_sender.recording import (
+    MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS, FrozenValue, build_envelope, sdk_version_tag,
 )
-from telemetry_sender.spool.frozen import FrozenValue
 
-# TELEMETRY.md, "Data dictionary": the properties every event carries (`error` only on failure).
-PROPERTY_KEYS = (
-    "tenantId", "projectId", "commandName", "parameters", "provider", "model", "resourceType",
-    "location", "sku", "extensionVersion", "success", "error", "timestamp", "eventId",
-)
-MEASUREMENT_KEYS = ("durationMs",)
-TAG_KEYS = ("ai.cloud.role", "ai.internal.sdkVersion", "ai.application.ver")
 _MAX_VERSION_CHARS = 40
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-
-
-def sdk_version_tag(version: str) -> str:
-    """`NAME:SEMVER`, at most 64 characters (PROTOCOL.md)."""
-    return f"{SDK_NAME}:{version}"[:SDK_VERSION_MAX_CHARS]
-
-
-def build_envelope(
-    properties: Mapping[str, str],
-    measurements: Mapping[str, float],
-    *,
-    instrumentation_key: str,
-    time: str,
-    version: str,
-) -> dict[str, Any]:
-    """One `Microsoft.ApplicationInsights.Event` envelope; `time` is the event's ISO 8601 UTC time."""
-    return {
-        "name": ENVELOPE_NAME,
-        "time": time,
-        "iKey": instrumentation_key,
-        "tags": {
-            "ai.cloud.role": CLOUD_ROLE,
-            "ai.internal.sdkVersion": sdk_version_tag(version),
-            "ai.application.ver": version,
-        },
-        "data": {
-            "baseType": BASE_TYPE,
-            "baseData": {
-                "ver": BASE_DATA_VERSION,
-                "name": EVENT_NAME,
-                "properties": {
-                    str(k)[:MAX_PROPERTY_KEY_CHARS]: str(v)[:MAX_PROPERTY_VALUE_CHARS] for k, v in properties.items()
-                },
-                "measurements": {str(k)[:MAX_PROPERTY_KEY_CHARS]: float(v) for k, v in measurements.items()},
-            },
-        },
-    }
 
 
 class Projection(FrozenValue):  # pylint: disable=too-few-public-methods  # a value: fields, no behaviour

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from telemetry_sender.spool.frozen import FrozenValue
-from telemetry_sender.spool.recording import LOCK_FILENAME, PENDING_SUFFIX, SPOOL_DIRNAME, STATE_FILENAME, default_root
+from telemetry_sender.recording import (
+    LOCK_FILENAME, PENDING_SUFFIX, SPOOL_DIRNAME, STATE_FILENAME, FrozenValue, default_root,
+)
 
 # NAME.json -> NAME.json.<unix deadline>.<holder>.lease while a sender holds it; the holder
 # names the drain that claimed it (older senders wrote NAME.json.<unix deadline>.lease).

@@ -1,15 +1,16 @@
-"""One drainer per spool: a non-blocking OS file lock (the primitives and the probe az runs are spool.recording's).
+"""One drainer per spool: a non-blocking OS file lock (its primitives are telemetry_sender.recording's).
 
-The spawner takes it for its child (spawn.py), so a burst of commands starts one sender.
+The command that starts a sender takes it for its child (spawn.py), so a burst of commands
+starts one sender.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
-from telemetry_sender.spool.recording import FILE_MODE, NOFOLLOW, lock_nonblocking as _lock, unlock as _unlock
+from telemetry_sender.recording import CLOEXEC, NOFOLLOW, NONBLOCK, acquire_lock_fd, same_file
+from telemetry_sender.recording import lock_nonblocking as _lock, unlock as _unlock
 
 
 def new_holder() -> str:
@@ -54,42 +55,34 @@ class SpoolLock:
         self.release()
 
 
-def _same_file(fd: int, path: Path) -> bool:
-    """True when `fd` is the regular file now at `path` (not one set aside or replaced meanwhile)."""
-    held = os.fstat(fd)
-    try:
-        current = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    return stat.S_ISREG(held.st_mode) and (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
-
-
 def try_acquire(path: Path, attempts: int = 3) -> SpoolLock | None:
-    """Take the lock at once or return None: a loser never waits.
+    """Take the lock at once or return None: a loser never waits (recording.acquire_lock_fd says how).
 
-    Raises OSError when `path` is no usable lock file (a symlink, a folder, another
-    non-file): see telemetry_sender.spool.repair. A lock taken on a file that was
-    replaced meanwhile does not count, so two holders never lock two different files.
+    Raises OSError when `path` is no usable lock file: see telemetry_sender.spool.repair.
     """
-    for _ in range(attempts):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | getattr(os, "O_NONBLOCK", 0), FILE_MODE)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise IsADirectoryError(f"{path.name} is not a regular file")
-        if not _lock(fd):
-            os.close(fd)
-            return None
-        if _same_file(fd, path):
-            return SpoolLock(fd)
-        _unlock(fd)
+    fd = acquire_lock_fd(path, attempts)
+    return SpoolLock(fd) if fd is not None else None
+
+
+def is_held(path: Path) -> bool:
+    """True when another process holds the lock; never creates the file (`status` asks this)."""
+    try:
+        fd = os.open(path, os.O_RDWR | NOFOLLOW | NONBLOCK | CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if _lock(fd):
+            _unlock(fd)
+            return False
+        return True
+    finally:
         os.close(fd)
-    return None
 
 
 def adopt(fd: int, path: Path) -> SpoolLock | None:
     """The lock a spawner took for this process and passed down as `fd`; None when it is not that lock."""
     try:
-        if not _same_file(fd, path):
+        if not same_file(fd, path):
             os.close(fd)
             return None
         os.set_inheritable(fd, False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from telemetry_sender.spool.recording import BINARY, DIR_MODE, FILE_MODE, NOFOLLOW, NONBLOCK, UnsafePathError
+from telemetry_sender.recording import BINARY, DIR_MODE, FILE_MODE, NOFOLLOW, NONBLOCK, UnsafePathError
 
 DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 # dir_fd-relative calls exist together on POSIX; Windows has none of them.

@@ -30,7 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from telemetry_sender.spool.recording import MAX_STATE_BYTES, read_regular_file, write_private_atomic
+from telemetry_sender.recording import MAX_STATE_BYTES, read_regular_file, write_private_atomic
 
 
 class LossReason(str, Enum):

@@ -15,10 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from telemetry_sender.spool.recording import UnsafePathError, read_regular_file
+from telemetry_sender.recording import TEMP_SUFFIX, FrozenValue, UnsafePathError, read_regular_file
 from telemetry_sender.spool.safe_dir import Entry, Kind, SafeDir
 from telemetry_sender.spool.layout import LEASE_SUFFIX, WHY_SUFFIX, SpoolLayout
-from telemetry_sender.spool.recording import TEMP_SUFFIX
 from telemetry_sender.protocol import (
     LEASE_MAX_AHEAD_SECONDS,
     MAX_ITEM_BYTES,
@@ -30,7 +29,6 @@ from telemetry_sender.protocol import (
 )
 from telemetry_sender.spool.layout import is_pending_name, lease_holder, lease_name, parse_lease_name, recorded_ns
 from telemetry_sender.spool.state import format_time
-from telemetry_sender.spool.frozen import FrozenValue
 
 LIST_CHUNK = 4096  # names held in memory per directory scan, whatever the spool's size
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.safe_dir import Skipped
-from telemetry_sender.spool.recording import endpoint_id
+from telemetry_sender.recording import endpoint_id
 from telemetry_sender.support import render, report
 from telemetry_sender.support.reader import SpoolReader, UnsafeRootError
 from telemetry_sender.text import printable
@@ -78,7 +78,7 @@ def settings_view(env: Mapping[str, str]) -> report.SettingsView:
 def sender_running(layout: SpoolLayout) -> bool:
     """True while a live sender holds this spool's lock (probing never creates the lock file)."""
     try:
-        from telemetry_sender.spool.recording import is_held
+        from telemetry_sender.spool.lock import is_held
 
         return is_held(layout.lock_file)
     except OSError:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from telemetry_sender.spool.layout import WHY_SUFFIX, SpoolLayout
 from telemetry_sender.spool.safe_dir import Kind, SafeDir, Skipped, describe, lstat_entry
-from telemetry_sender.spool.recording import MAX_STATE_BYTES
+from telemetry_sender.recording import MAX_STATE_BYTES
 from telemetry_sender.support import report
 
 # Bigger than any valid item (64 KB) with room for a dead-letter wrapper; larger files

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
-from telemetry_sender.spool.recording import parse_time
+from telemetry_sender.recording import parse_time
 from telemetry_sender.support.report import note, show_row, table_columns
 from telemetry_sender.text import printable, shorten, wrap
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from telemetry_sender.spool.layout import is_pending_name, parse_lease_name, recorded_ns
 from telemetry_sender.spool.safe_dir import Skipped
 from telemetry_sender.spool.state import LOSS_REASONS, count, format_time, merge_saved
-from telemetry_sender.spool.recording import parse_time
+from telemetry_sender.recording import parse_time
 from telemetry_sender.text import SHOWN_PROPERTIES
 
 PENDING = "pending"

@@ -187,7 +187,7 @@ def test_rejected_events_are_not_delivered_anywhere(dev_az_env, workdir):
 
 def _held(layout: SpoolLayout):
     """The spool lock, held by the test (no sender can start) until the `with` block ends."""
-    from telemetry_sender.spool.recording import ensure_private_dir
+    from telemetry_sender.recording import ensure_private_dir
 
     ensure_private_dir(layout.root.parent)
     ensure_private_dir(layout.root)

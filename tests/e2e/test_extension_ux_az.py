@@ -13,7 +13,7 @@ import azcli
 from azcli import assert_clean_error as _clean_error
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import try_acquire
-from telemetry_sender.spool.recording import ensure_private_dir
+from telemetry_sender.recording import ensure_private_dir
 from telemetry_sender.spool.state import empty_state, save_state
 
 pytestmark = pytest.mark.az

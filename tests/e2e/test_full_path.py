@@ -24,7 +24,7 @@ from telemetry_sender.spool.write import write_event
 from telemetry_sender.emulator.server import Emulator
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.state import load_state
-from telemetry_sender.spool.recording import backing_off
+from telemetry_sender.recording import backing_off
 from sender_processes import drain_intervals, live_senders, settled
 from waiting import wait_until
 

@@ -10,6 +10,8 @@ import os
 import stat
 from types import SimpleNamespace
 
+from pathlib import Path
+
 import pytest
 
 from azext_prototype.telemetry import track
@@ -30,11 +32,13 @@ def spawned(monkeypatch):
     """Capture spawn requests instead of starting real senders."""
     calls = []
 
-    def capture(target, env=None, executable=None):  # a spool root or a layout: the spool it would send from
-        calls.append(SpoolLayout(target) if isinstance(target, os.PathLike) else target)
+    def capture(root, env, lock_fd, executable=None):  # the spool root it would send from, the lock it would hold
+        calls.append(SpoolLayout(Path(root)))
+        if lock_fd is not None:
+            os.close(lock_fd)  # as when that sender has finished: the next command may start one
         return 4242
 
-    monkeypatch.setattr(spawn_module, "spawn_sender", capture)
+    monkeypatch.setattr(spawn_module, "start_sender", capture)
     return calls
 
 
@@ -165,7 +169,7 @@ def test_symlinked_spool_is_refused(tmp_path, spawned):
 
 
 def test_full_disk_is_silent(tmp_path, spawned, monkeypatch):
-    from telemetry_sender.spool import recording
+    from telemetry_sender import recording
 
     def full(*_a, **_k):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -21,7 +21,7 @@ from telemetry_sender.spool.write import write_event
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.sender.drain import DrainReport, drain
 from telemetry_sender.spool.state import load_state
-from telemetry_sender.spool.recording import parse_time
+from telemetry_sender.recording import parse_time
 from telemetry_sender.sender.transport import RequestsTransport
 
 ENDPOINT = "http://127.0.0.1:9"
@@ -508,7 +508,7 @@ def test_leases_outlive_a_longer_than_default_lifetime(layout, clock):
 @pytest.mark.parametrize("ahead, waiting", [(timedelta(minutes=30), True), (timedelta(days=10), False)])
 def test_a_backoff_longer_than_any_we_write_does_not_stop_sending_for_good(layout, clock, ahead, waiting):
     from telemetry_sender.sender.spawn import should_spawn
-    from telemetry_sender.spool.recording import backing_off
+    from telemetry_sender.recording import backing_off
 
     layout.root.mkdir(parents=True)
     layout.state_file.write_text(json.dumps({"next_attempt": (SESSION_START + ahead).isoformat()}))  # e.g. clock was off

@@ -18,10 +18,10 @@ from responses import registries
 from helpers import SESSION_START, FakeClock, event_ids, settings_for, spool_events
 from telemetry_sender.sender.drain import drain
 from telemetry_sender.sender.transport import RequestsTransport
-from telemetry_sender.spool import lock, recording, repair, store
+from telemetry_sender.spool import lock, repair, store
 from telemetry_sender.spool.layout import SpoolLayout, lease_holder
 from telemetry_sender.spool.state import format_time, load_state, save_state
-from telemetry_sender.spool.recording import backing_off, endpoint_id
+from telemetry_sender.recording import backing_off, endpoint_id
 
 ENDPOINT = "http://127.0.0.1:9"
 OTHER = "http://127.0.0.1:10"
@@ -230,9 +230,9 @@ def test_a_lock_handed_down_is_adopted_and_released(layout, clock):
     held = lock.try_acquire(layout.lock_file)
     adopted = lock.adopt(os.dup(held.fd), layout.lock_file)
     held.detach()
-    assert adopted is not None and recording.is_held(layout.lock_file)
+    assert adopted is not None and lock.is_held(layout.lock_file)
     report = drain(layout, settings_for(ENDPOINT), manual=False, transport=object(), now=clock, lock=adopted)
-    assert report.outcome == "empty" and not recording.is_held(layout.lock_file)
+    assert report.outcome == "empty" and not lock.is_held(layout.lock_file)
 
 
 def test_a_lock_on_a_replaced_file_does_not_count(layout):

@@ -11,7 +11,7 @@ from responses import registries
 
 from helpers import FIXED_NOW
 from telemetry_sender.sender import redirect
-from telemetry_sender.sender.redirect import cache_seconds, post_following_redirects, redirect_endpoint
+from telemetry_sender.sender.redirect import cache_seconds, post_following_redirects, redirect_endpoint, track_url
 from telemetry_sender.sender.transport import RequestsTransport
 from telemetry_sender.spool.state import empty_state, format_time
 
@@ -140,3 +140,15 @@ def test_https_to_http_redirect_is_refused():
     delivery = post_following_redirects(RequestsTransport(), "https://dc.example.com/", b"x", {})
     assert delivery.result.status == 308 and delivery.refused
     assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "endpoint, url",
+    [
+        ("https://x.example", "https://x.example/v2.1/track"),
+        ("https://x.example/", "https://x.example/v2.1/track"),
+        ("http://127.0.0.1:5/prefix/", "http://127.0.0.1:5/prefix/v2.1/track"),
+    ],
+)
+def test_track_url_strips_one_trailing_slash(endpoint, url):
+    assert track_url(endpoint) == url

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from telemetry_sender.spool.recording import UnsafePathError
+from telemetry_sender.recording import UnsafePathError
 from telemetry_sender.spool.safe_dir import Kind, SafeDir
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX links and FIFOs")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from helpers import FIXED_NOW
-from telemetry_sender.spool import recording, state
+from telemetry_sender import recording
+from telemetry_sender.spool import state
 
 
 def test_state_round_trip_and_corrupt_file_reads_fresh(tmp_path):

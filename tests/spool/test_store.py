@@ -20,7 +20,7 @@ from helpers import SESSION_START, make_envelope, spool_events
 from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import lease_name
 from telemetry_sender.spool.write import write_event
-from telemetry_sender.spool.recording import UnsafePathError
+from telemetry_sender.recording import UnsafePathError
 from telemetry_sender.spool.layout import SpoolLayout
 
 START_UNIX = SESSION_START.timestamp()  # the real clock's time when the session started, as sweep takes it

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from telemetry_sender.support import render, report
-from telemetry_sender.spool.recording import endpoint_id
+from telemetry_sender.recording import endpoint_id
 
 STATUS_AT = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # when status is asked; the saved times are near it
 CURRENT = endpoint_id("https://new.example", "key")

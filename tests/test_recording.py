@@ -1,17 +1,49 @@
-"""Connection strings: tolerant of sloppy input, strict about where data may go."""
+"""telemetry_sender.recording: connection strings (tolerant of sloppy input, strict about where data may go),
+the recording decision, and private files (folders 0700, files 0600 whatever the umask, symlinks never followed)."""
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
-from telemetry_sender.connection_string import (
-    ConnectionString,
-    ConnectionStringError,
-    is_loopback_host,
-    parse_connection_string,
-    track_url,
-)
+from telemetry_sender import recording as fsutil
 from telemetry_sender.protocol import DEFAULT_INGESTION_ENDPOINT
+from telemetry_sender.recording import ConnectionString, ConnectionStringError, is_loopback_host, parse_connection_string
+
+
+def test_private_dir_and_file_modes(tmp_path):
+    folder = fsutil.ensure_private_dir(tmp_path / "a" / "b")
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    target = fsutil.write_private_atomic(folder / "x.json", b"{}")
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert [p.name for p in folder.iterdir()] == ["x.json"]
+
+
+def test_missing_parents_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        fsutil.ensure_private_dir(tmp_path / "prototype" / "telemetry" / "spool")
+    finally:
+        os.umask(old)
+    for folder in ("prototype", "prototype/telemetry", "prototype/telemetry/spool"):
+        assert stat.S_IMODE(os.stat(tmp_path / folder).st_mode) == 0o700, folder
+
+
+def test_symlinked_dir_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(fsutil.UnsafePathError):
+        fsutil.ensure_private_dir(tmp_path / "link")
+
+
+def test_symlinked_file_is_not_read(tmp_path):
+    (tmp_path / "secret").write_text("x")
+    (tmp_path / "link.json").symlink_to(tmp_path / "secret")
+    with pytest.raises(OSError):
+        fsutil.read_regular_file(tmp_path / "link.json", 100)
+
 
 IKEY = "00000000-0000-0000-0000-000000000001"
 
@@ -102,15 +134,3 @@ def test_loopback_hosts(host):
 @pytest.mark.parametrize("host", ["127.0.0", "127.0.0.256", "10.0.0.1", "localhost.example", "::2", "0.0.0.0", "127.a.0.1"])
 def test_not_loopback_hosts(host):
     assert not is_loopback_host(host)
-
-
-@pytest.mark.parametrize(
-    "endpoint, url",
-    [
-        ("https://x.example", "https://x.example/v2.1/track"),
-        ("https://x.example/", "https://x.example/v2.1/track"),
-        ("http://127.0.0.1:5/prefix/", "http://127.0.0.1:5/prefix/v2.1/track"),
-    ],
-)
-def test_track_url_strips_one_trailing_slash(endpoint, url):
-    assert track_url(endpoint) == url
