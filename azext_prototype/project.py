@@ -18,7 +18,7 @@ from azure.cli.core.azclierror import (
     ValidationError,
 )
 
-from telemetry_sender.privacy import shapes
+from telemetry_sender.privacy import rules
 
 PROJECT_FILE = "prototype.yaml"
 
@@ -63,7 +63,7 @@ def validate_name(name: str, flag: str = "--name") -> str:
 
 def normalize_location(location: str) -> str:
     """An Azure region in az's short form ("West US 3" -> "westus3"), or an error."""
-    short = shapes.normalize_location(str(location or ""))
+    short = rules.normalize_location(str(location or ""))
     if not short:
         raise InvalidArgumentValueError(
             f"Invalid location {location!r}: give an Azure region such as eastus or westus3.",

@@ -12,15 +12,18 @@ import os
 import time
 from typing import Any, Iterable, Mapping
 
-from telemetry_sender.privacy.parameters import REDACTED, REGION_WORDS, parameters_json, truncate_utf8
-from telemetry_sender.privacy.shapes import (
+from telemetry_sender.privacy.rules import (
+    LOCATION_NAME_WORDS,
+    REDACTED,
     is_command_name,
     is_enum_like,
     is_guid,
     is_model_name,
     is_resource_type,
+    parameters_json,
     region_or_empty,
     split_words,
+    truncate_utf8,
 )
 from telemetry_sender.recording import PROPERTY_KEYS, FrozenValue  # the data dictionary's owner
 
@@ -54,7 +57,7 @@ def mask_free_text(params: dict, free_text: frozenset[str]) -> dict:
         if not texts or not all(isinstance(item, str) for item in texts):
             continue
         words = split_words(name)
-        if "model" in words or "models" in words or REGION_WORDS.intersection(words):
+        if "model" in words or "models" in words or LOCATION_NAME_WORDS.intersection(words):
             continue
         masked[name] = REDACTED
     return masked
@@ -143,45 +146,6 @@ def _resource_fields(resources: Iterable[Mapping[str, Any]]) -> tuple[str, str, 
     return _joined(types), _joined(skus), _joined(locations)
 
 
-def _typed_strings(value: object, depth: int = 0) -> list[str]:
-    """The strings in a typed value, also inside lists and mappings (nargs, key=value pairs)."""
-    if isinstance(value, str):
-        return [value.strip()]
-    if depth >= 4:
-        return []
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [s for item in list(value)[:64] for s in _typed_strings(item, depth + 1)]
-    return []
-
-
-def _redacted_values(given: Mapping[str, Any], parameters: str) -> list[str]:
-    """The typed values the parameters text did not keep: they must not reappear in the error."""
-    values = {v for v in _typed_strings(list(given.values())) if len(v) >= 3 and f'"{v}"' not in parameters}
-    return sorted(values, key=len, reverse=True)
-
-
-def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) -> str:
-    """`<ExceptionType>: <sanitized message>`, at most 1 KB of UTF-8."""
-    try:
-        message = str(error)
-    except Exception:  # pylint: disable=broad-exception-caught  # a broken __str__ must not cost the event
-        message = ""
-    redacted = _redacted_values(given, parameters)
-    if redacted:
-        import re
-
-        for value in redacted:
-            message = re.sub(rf"(?i)(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
-    name = type(error).__name__
-    if not message:
-        return truncate_utf8(name)
-    from azext_prototype.telemetry.sanitize import sanitize_error  # a failed command only: the scrubber loads here
-
-    return sanitize_error(f"{name}: {message}")
-
-
 def _succeeded(error: BaseException | None) -> bool:
     return error is None or (isinstance(error, SystemExit) and error.code in (0, None))
 
@@ -221,6 +185,8 @@ def build_event(
         "eventId": event_id,
     }
     if not success and invocation.error is not None:
+        from azext_prototype.telemetry.sanitize import error_text  # a failed command only: the scrubber loads there
+
         properties["error"] = error_text(invocation.error, invocation.given, parameters)
     duration = float(invocation.duration_ms)
     measurements = {"durationMs": round(duration, 3)} if math.isfinite(duration) else {}

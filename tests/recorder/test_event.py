@@ -8,7 +8,8 @@ import re
 import pytest
 from hypothesis import given as hgiven, settings as hsettings, strategies as st
 
-from azext_prototype.telemetry.event import PROPERTY_KEYS, Invocation, build_event, error_text
+from azext_prototype.telemetry.event import PROPERTY_KEYS, Invocation, build_event
+from azext_prototype.telemetry.sanitize import error_text
 from telemetry_sender.spool.envelope import MEASUREMENT_KEYS
 from azext_prototype.telemetry.event import iso_utc, new_event_id
 from azext_prototype.telemetry.record import read_tenant_id, tenant_from_profile

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from azext_prototype.telemetry import sanitize_error, sanitize_parameters
 from azext_prototype.telemetry.sanitize import MAX_TEXT_BYTES, parameters_json, truncate_utf8
-from telemetry_sender.privacy.shapes import is_identifying_name, is_sensitive_name, split_words
+from telemetry_sender.privacy.rules import is_identifying_name, is_sensitive_name, split_words
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
