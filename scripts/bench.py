@@ -82,7 +82,7 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
         crashes = bursts.measure_crash(tmp / "crash", envelope, runs=sizes["crashes"], count=2000, progress=progress)
     finally:
         endpoints.close()
-    rows = [*recorder.rows(measured), *recorder.cold_rows(cold), *recorder.phase_rows(phases),
+    rows = [*recorder.rows(measured), *recorder.cold_rows(cold), *recorder.phase_rows(phases), *recorder.whole_rows(cold),
             *recorder.alternative_rows(measured, alternatives),
             *azrun.command_rows(commands), *imports.rows(imported), *senderrun.drain_rows(drain),
             *senderrun.memory_rows(memory), *azrun.latency_rows(latencies), *senderrun.cap_rows(cap),

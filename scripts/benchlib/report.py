@@ -30,6 +30,10 @@ instances: healthy, down = a stopped emulator's refusing port, hanging = holds e
    command: the error path loads the scrubber and its vocabulary (against a floor that
    raises alike). Row 1d splits the first enabled call (healthy, a sender due) by phase:
    the recorder's import timed on its own, then the steps the recorder's Tracer.phase marks.
+   Row 1e adds to each 1b arm the same process's import of azext_prototype.telemetry (timed
+   after `import azext_prototype`, which brings azure.cli.core, az's own cost): the command's
+   module pays that import on every command, so it is the whole telemetry cost of one command,
+   and moving code between the import and the call would not lower it.
    Alternatives, same envelope: a synchronous `requests.post(..., timeout=5)`
    inside the command (healthy, refusing, hanging: the hanging one costs the full 5 s, so only
    2 calls), and Azure CLI's own `azure.cli.telemetry.save(config_dir, payload)` with a payload
