@@ -134,3 +134,65 @@ def test_loopback_hosts(host):
 @pytest.mark.parametrize("host", ["127.0.0", "127.0.0.256", "10.0.0.1", "localhost.example", "::2", "0.0.0.0", "127.a.0.1"])
 def test_not_loopback_hosts(host):
     assert not is_loopback_host(host)
+
+
+def _backing_off_state(root, endpoint=None, minutes=30):
+    from datetime import datetime, timedelta, timezone
+
+    from telemetry_sender.spool.state import empty_state, format_time, save_state
+
+    state = empty_state()
+    state["next_attempt"] = format_time(datetime.now(timezone.utc) + timedelta(minutes=minutes))
+    if endpoint is not None:
+        state["endpoint"] = endpoint
+    save_state(root / "state.json", state)
+
+
+def test_claim_takes_the_lock_for_the_sender_it_will_start(tmp_path):
+    from telemetry_sender.spool.lock import is_held, try_acquire
+
+    fd = fsutil.claim_sender_lock(tmp_path, "e")
+    assert fd is not None
+    try:
+        assert try_acquire(tmp_path / "sender.lock") is None  # a second command finds it taken
+        assert fsutil.claim_sender_lock(tmp_path, "e") is None
+    finally:
+        os.close(fd)
+    assert not is_held(tmp_path / "sender.lock")
+
+
+def test_claim_gives_the_lock_back_while_the_service_said_wait(tmp_path):
+    from telemetry_sender.spool.lock import is_held
+
+    _backing_off_state(tmp_path, endpoint="https://x.example#1")
+    assert fsutil.claim_sender_lock(tmp_path, "https://x.example#1") is None
+    assert not is_held(tmp_path / "sender.lock")
+    fd = fsutil.claim_sender_lock(tmp_path, "https://other.example#2")  # another endpoint starts fresh
+    assert fd is not None
+    os.close(fd)
+
+
+def test_claim_refuses_a_lock_that_is_no_file(tmp_path):
+    (tmp_path / "sender.lock").mkdir()
+    with pytest.raises(OSError):
+        fsutil.claim_sender_lock(tmp_path, "e")
+
+
+def test_write_envelope_is_exactly_the_envelope_in_a_private_file(tmp_path):
+    import json
+
+    envelope = fsutil.build_envelope({"commandName": "prototype status"}, {"durationMs": 1}, instrumentation_key="k",
+                                     time="2030-01-01T00:00:00.000000Z", version="0.1.0")
+    path = fsutil.write_envelope(str(tmp_path / "root"), envelope, now_ns=7)
+    assert os.path.basename(path).startswith("00000000000000000007-") and path.endswith(".json")
+    assert json.loads(open(path, encoding="utf-8").read()) == envelope
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [n for n in os.listdir(tmp_path / "root" / "spool")] == [os.path.basename(path)]  # no temp file left
+
+
+def test_read_regular_file_refuses_over_the_limit_and_reads_all_below(tmp_path):
+    target = tmp_path / "f"
+    target.write_bytes(b"x" * 10_000)
+    assert fsutil.read_regular_file(target, 10_000) == b"x" * 10_000
+    with pytest.raises(ValueError):
+        fsutil.read_regular_file(target, 9_999)

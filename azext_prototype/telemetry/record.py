@@ -344,9 +344,13 @@ def _start_sender(root: str, endpoint: str, env: Mapping[str, str]) -> str:
         lock_fd = -1  # no usable lock file: the sender started without it sets it aside
     if lock_fd is None:
         return "sender not started (one is running, or the service asked to wait)"
-    from telemetry_sender.sender.spawn import start_sender  # only when one is due
-
     try:
+        from telemetry_sender.sender.spawn import start_sender  # only when one is due
+    except BaseException:
+        if lock_fd >= 0:
+            os.close(lock_fd)  # no sender will hold it: let the next command try
+        raise
+    try:  # start_sender closes our copy of the lock, started or not
         return f"sender started (pid {start_sender(root, env, lock_fd if lock_fd >= 0 else None)})"
     except OSError as exc:
         return f"sender not started ({type(exc).__name__})"

@@ -240,6 +240,9 @@ def start_sender(
     Our descriptor of the lock is closed either way: the child's copy keeps the lock, and
     when the start fails no one holds it, so the next command may try.
     """
+    if os.name == "nt" and lock_fd is not None:
+        os.close(lock_fd)  # Windows locks are not handed down: released here, the child takes its own
+        lock_fd = None
     executable, user_site = executable or sys.executable, user_site_of_this_process()
     env = os.environ if env is None else env
     pid = None
