@@ -287,11 +287,13 @@ def ensure_private_dir(path: PathLike) -> PathLike:
     return path
 
 
-def write_private_atomic(path: PathLike, data: bytes, temp_name: str | None = None) -> PathLike:
-    """Write `data` to `path` through an exclusive 0600 temp file and an atomic rename."""
+def write_private_atomic(
+    path: PathLike, data: bytes, temp_name: str | None = None, dir_fd: int | None = None,
+) -> PathLike:
+    """Write `data` to `path` (relative to the open folder `dir_fd`) via an exclusive 0600 temp file and a rename."""
     folder, name = os.path.split(os.fspath(path))
     temp = os.path.join(folder, temp_name or f".{name}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | BINARY | CLOEXEC, FILE_MODE)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | BINARY | CLOEXEC, FILE_MODE, dir_fd=dir_fd)
     try:
         try:
             view = memoryview(data)
@@ -299,10 +301,10 @@ def write_private_atomic(path: PathLike, data: bytes, temp_name: str | None = No
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        os.replace(temp, path)
+        os.replace(temp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
-            os.unlink(temp)
+            os.unlink(temp, dir_fd=dir_fd)
         except OSError:
             pass
         raise
@@ -488,7 +490,6 @@ def acquire_lock_fd(path: PathLike, attempts: int = 3) -> int | None:
 def claim_sender_lock(root: PathLike, endpoint: str | None, now: datetime | None = None) -> int | None:
     """The lock a command takes for the sender it starts, or None when none is due: one holds the
     lock, or the service's "not before T" for this endpoint stands (spool.state writes it).
-
     Raises OSError when the lock file is unusable (the sender started without it repairs it).
     """
     fd = acquire_lock_fd(os.path.join(root, LOCK_FILENAME))

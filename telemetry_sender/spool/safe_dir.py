@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from telemetry_sender.recording import BINARY, DIR_MODE, FILE_MODE, NOFOLLOW, NONBLOCK, UnsafePathError
+from telemetry_sender.recording import BINARY, DIR_MODE, NOFOLLOW, NONBLOCK, UnsafePathError, write_private_atomic
 
 DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 # dir_fd-relative calls exist together on POSIX; Windows has none of them.
@@ -263,20 +263,10 @@ class SafeDir:
     def write_atomic(self, name: str, data: bytes) -> None:
         """Write `name` through an exclusive 0600 temp file in this folder and an atomic rename."""
         _check_name(name)
-        temp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | BINARY
-        fd = os.open(temp, flags, FILE_MODE, dir_fd=self._fd) if self._fd is not None else os.open(
-            self.path / temp, flags, FILE_MODE)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            self.rename(temp, self, name, replace=True)
-        except BaseException:
-            try:
-                self.unlink(temp)
-            except OSError:
-                pass
-            raise
+        if self._fd is not None:
+            write_private_atomic(name, data, dir_fd=self._fd)
+        else:
+            write_private_atomic(self.path / name, data)
 
 
 def _check_name(name: str) -> None:
