@@ -250,9 +250,7 @@ FILE_MODE = 0o600
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a symlink fails to open (ELOOP) instead of being followed
 BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-# Opening a FIFO for reading blocks until a writer appears; non-blocking, it returns at once
-# and an S_ISREG check then refuses it. No effect on regular files.
-NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO opens at once (S_ISREG then refuses it), not when written to
 
 
 class UnsafePathError(OSError):
@@ -327,10 +325,11 @@ def read_regular_file(path: PathLike, max_bytes: int, follow_symlinks: bool = Fa
             raise UnsafePathError(f"{path} is not a regular file")
         if st.st_size > max_bytes:
             raise ValueError(f"{path} is {st.st_size} bytes, over the {max_bytes} byte limit")
-        want, chunks = min(st.st_size, max_bytes) + 1, []  # one byte more shows a file that grew meanwhile
-        while want > 0 and (chunk := os.read(fd, want)):
+        chunks, size, want = [], 0, min(st.st_size, max_bytes) + 1  # a file that grew is read on, to the limit
+        while size <= max_bytes and (chunk := os.read(fd, want)):
             chunks.append(chunk)
-            want -= len(chunk)
+            size += len(chunk)
+            want = max_bytes + 1 - size
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -418,7 +417,7 @@ def read_saved_state(root: PathLike) -> dict[str, Any]:
     """state.json as saved (an empty dict when missing, unreadable or not an object): untrusted, read with .get."""
     try:
         saved = json.loads(read_regular_file(os.path.join(root, STATE_FILENAME), MAX_STATE_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: a planted file of nested brackets
         return {}
     return saved if isinstance(saved, dict) else {}
 
@@ -474,27 +473,28 @@ def acquire_lock_fd(path: PathLike, attempts: int = 3) -> int | None:
     """
     for _ in range(attempts):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | NONBLOCK | CLOEXEC, FILE_MODE)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise IsADirectoryError(f"{os.path.basename(path)} is not a regular file")
+            held = lock_nonblocking(fd)
+            if held and same_file(fd, path):
+                return fd
+            if held:
+                unlock(fd)  # a file replaced meanwhile: let it go and try the path again
+        except BaseException:
             os.close(fd)
-            raise IsADirectoryError(f"{os.path.basename(path)} is not a regular file")
-        if not lock_nonblocking(fd):
-            os.close(fd)
-            return None
-        if same_file(fd, path):
-            return fd
-        unlock(fd)
+            raise
         os.close(fd)
+        if not held:
+            return None
     return None
 
 
 def claim_sender_lock(root: PathLike, endpoint: str | None, now: datetime | None = None) -> int | None:
-    """The lock a command takes for the sender it starts, or None when none is due: one holds the
-    lock, or the service's "not before T" for this endpoint stands (spool.state writes it).
+    """The lock a command takes for the sender it starts, or None when none is due: the service's
+    "not before T" for this endpoint stands (spool.state writes it), or a sender holds the lock.
     Raises OSError when the lock file is unusable (the sender started without it repairs it).
     """
-    fd = acquire_lock_fd(os.path.join(root, LOCK_FILENAME))
-    if fd is not None and backing_off(read_saved_state(root), now or datetime.now(timezone.utc), endpoint):
-        unlock(fd)
-        os.close(fd)
+    if backing_off(read_saved_state(root), now or datetime.now(timezone.utc), endpoint):
         return None
-    return fd
+    return acquire_lock_fd(os.path.join(root, LOCK_FILENAME))

@@ -42,7 +42,7 @@ def make_envelope(command: str = "prototype status", when: datetime | None = Non
                   measurements: Mapping[str, float] | None = None, **properties: str) -> dict:
     """An envelope as the recorder writes it, every dictionary property filled, a unique eventId.
 
-    The shape comes from the production builder (spool/envelope.py build_envelope, its one owner);
+    The shape comes from the production builder (telemetry_sender.recording.build_envelope, its one owner);
     `properties` are then set as given, uncut, so a test can plant what the recorder never would
     (an oversized value, an undocumented key). `when` defaults to wall_now().
     """

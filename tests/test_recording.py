@@ -196,3 +196,34 @@ def test_read_regular_file_refuses_over_the_limit_and_reads_all_below(tmp_path):
     assert fsutil.read_regular_file(target, 10_000) == b"x" * 10_000
     with pytest.raises(ValueError):
         fsutil.read_regular_file(target, 9_999)
+
+
+def test_claim_honours_the_backoff_even_when_the_lock_file_is_unusable(tmp_path):
+    (tmp_path / "sender.lock").mkdir()
+    _backing_off_state(tmp_path)
+    assert fsutil.claim_sender_lock(tmp_path, None) is None  # waiting: no sender, lock file or not
+
+
+def test_a_planted_state_of_nested_brackets_reads_as_empty_and_leaves_no_lock(tmp_path):
+    from telemetry_sender.spool.lock import is_held
+
+    (tmp_path / "state.json").write_text("[" * 60_000)
+    assert fsutil.read_saved_state(tmp_path) == {}
+    fd = fsutil.claim_sender_lock(tmp_path, "e")
+    assert fd is not None
+    os.close(fd)
+    assert not is_held(tmp_path / "sender.lock")
+
+
+def test_a_file_that_grew_after_its_size_was_read_is_read_on_to_the_limit(tmp_path, monkeypatch):
+    target = tmp_path / "f"
+    target.write_bytes(b"y" * 100)
+    real_fstat = os.fstat
+
+    class Shrunk:  # what fstat said before the file grew
+        def __init__(self, st):
+            self.st_mode, self.st_size = st.st_mode, 10
+
+    monkeypatch.setattr(fsutil.os, "fstat", lambda fd: Shrunk(real_fstat(fd)))
+    assert fsutil.read_regular_file(target, 1_000) == b"y" * 100
+    assert len(fsutil.read_regular_file(target, 50)) == 51  # over the limit: the caller sees one byte more

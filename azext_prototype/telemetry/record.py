@@ -171,7 +171,7 @@ def read_tenant_id(config_dir: str | os.PathLike[str]) -> str:
     try:
         # az writes this file with a UTF-8 BOM on some platforms.
         return tenant_from_profile(json.loads(decode_text(data)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
 
 

@@ -80,7 +80,7 @@ def _item_errors(body: bytes) -> dict[int, tuple[int, str]] | None:
     """index -> (statusCode, message) from a response body; None when the body is not the service's JSON."""
     try:
         parsed: Any = json.loads(body.decode("utf-8")) if body else None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: a body of nested brackets
         return None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("errors", []), list):
         return None

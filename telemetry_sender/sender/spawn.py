@@ -17,7 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from telemetry_sender.recording import LOCK_FILENAME, acquire_lock_fd, backing_off, endpoint_id, read_saved_state
+from telemetry_sender.recording import (
+    LOCK_FILENAME, acquire_lock_fd, backing_off, endpoint_id, read_saved_state, unlock,
+)
 
 if TYPE_CHECKING:  # the recorder spawns with a bare root: the layout module is not loaded for it
     from telemetry_sender.spool.layout import SpoolLayout
@@ -241,7 +243,8 @@ def start_sender(
     when the start fails no one holds it, so the next command may try.
     """
     if os.name == "nt" and lock_fd is not None:
-        os.close(lock_fd)  # Windows locks are not handed down: released here, the child takes its own
+        unlock(lock_fd)  # Windows locks are not handed down (and must be unlocked before the close)
+        os.close(lock_fd)
         lock_fd = None
     executable, user_site = executable or sys.executable, user_site_of_this_process()
     env = os.environ if env is None else env

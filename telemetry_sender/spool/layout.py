@@ -20,7 +20,7 @@ WHY_SUFFIX = ".why.json"
 class SpoolLayout(FrozenValue):
     """The paths under one spool root; building it touches no disk.
 
-    A FrozenValue, not a dataclass: it is defined on every az command (see values.py).
+    A FrozenValue (telemetry_sender.recording), like the other values the wings share.
     """
 
     __slots__ = ("root",)

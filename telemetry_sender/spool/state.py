@@ -106,7 +106,7 @@ def load_state(path: Path) -> dict[str, Any]:
     """The saved state merged over defaults; a missing or unreadable file reads as fresh."""
     try:
         saved = json.loads(read_regular_file(path, MAX_STATE_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: a planted file of nested brackets
         return empty_state()
     return merge_saved(saved)
 

@@ -184,3 +184,18 @@ def test_a_spool_root_or_a_layout_names_the_same_spool(tmp_path, monkeypatch, gi
     argv = seen[0]
     assert argv[argv.index("--spool") + 1] == str(root)  # never a Path's own .root ("/")
     assert (root / "sender.lock").exists()
+
+
+def test_a_failed_start_lets_the_lock_go(tmp_path, monkeypatch):
+    from telemetry_sender.recording import acquire_lock_fd
+    from telemetry_sender.spool.lock import is_held
+
+    def refuse(*_args):
+        raise OSError(7, "E2BIG")
+
+    monkeypatch.setattr(spawn, "_spawn_posix", refuse)
+    monkeypatch.setattr(spawn, "_spawn_popen", refuse)
+    fd = acquire_lock_fd(tmp_path / "sender.lock")
+    with pytest.raises(OSError):
+        spawn.start_sender(tmp_path, {}, fd)
+    assert not is_held(tmp_path / "sender.lock")  # our descriptor was closed: no one holds the lock
