@@ -48,11 +48,9 @@ class FrozenValue:
                 raise TypeError(f"{type(self).__name__}: unexpected or repeated field {key!r}")
             values[key] = value
         for name in names:
-            if name not in values:
-                if name not in self._defaults:
-                    raise TypeError(f"{type(self).__name__}: missing field {name!r}")
-                values[name] = self._defaults[name]
-            object.__setattr__(self, name, values[name])
+            if name not in values and name not in self._defaults:
+                raise TypeError(f"{type(self).__name__}: missing field {name!r}")
+            object.__setattr__(self, name, values[name] if name in values else self._defaults[name])
 
     def __setattr__(self, name: str, value: Any = None) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -227,9 +225,14 @@ def config_dir_text(env: Mapping[str, str]) -> str:
     return os.path.expanduser(env.get("AZURE_CONFIG_DIR") or os.path.join("~", ".azure"))
 
 
+def spool_root_text(config_dir: str) -> str:
+    """The contract location of the spool root in an az config folder: <dir>/prototype/telemetry."""
+    return os.path.join(config_dir, "prototype", "telemetry")
+
+
 def default_root(env: Mapping[str, str] | None = None) -> Path:
-    """The contract location of the spool root: <az config dir>/prototype/telemetry."""
-    return Path(config_dir_text(os.environ if env is None else env), "prototype", "telemetry")
+    """The spool root of az's configuration folder (spool_root_text), as a Path."""
+    return Path(spool_root_text(config_dir_text(os.environ if env is None else env)))
 
 
 def new_event_filename(now_ns: int | None = None) -> str:
@@ -259,10 +262,8 @@ class UnsafePathError(OSError):
 
 def ensure_private_dir(path: PathLike) -> PathLike:
     """Create `path` (and parents) as needed; refuse symlinks and foreign owners; force 0700.
-
-    Missing parents are made 0700 too (os.makedirs would give them the umask's mode,
-    0777 under umask 000); parents that already exist are left as they are.
-    """
+    Missing parents are made 0700 too (os.makedirs would give them the umask's mode, 0777 under
+    umask 000); parents that already exist are left as they are."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -465,11 +466,9 @@ def same_file(fd: int, path: PathLike) -> bool:
 
 
 def acquire_lock_fd(path: PathLike, attempts: int = 3) -> int | None:
-    """The descriptor of the lock taken at once, or None: a loser never waits.
-
-    Raises OSError when `path` is no usable lock file (a symlink, a folder, another
-    non-file): see spool.repair. A lock taken on a file that was replaced meanwhile does
-    not count, so two holders never lock two different files.
+    """The descriptor of the lock taken at once, or None: a loser never waits. Raises OSError when
+    `path` is no usable lock file (a symlink, a folder, another non-file): see spool.repair. A lock
+    taken on a file that was replaced meanwhile does not count: two holders never lock two files.
     """
     for _ in range(attempts):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | NONBLOCK | CLOEXEC, FILE_MODE)

@@ -33,6 +33,7 @@ from telemetry_sender.recording import (
     parse_az_bool,
     read_regular_file,
     recording_connection,
+    spool_root_text,
     write_envelope,
 )
 
@@ -396,7 +397,7 @@ def record(
                               time=timestamp, version=VERSION)
     tracer.phase("event")
     tracer.recording(envelope)
-    root = os.path.join(config_dir, "prototype", "telemetry")
+    root = spool_root_text(config_dir)
     try:
         path = write_envelope(root, envelope)
     except OSError as exc:
@@ -408,7 +409,7 @@ def record(
     tracer.phase("spawn")
     tracer.written(source, path, sender)
     if not quiet:
-        _first_use_notice(os.path.join(config_dir, "prototype"), stream, tracer)
+        _first_use_notice(os.path.dirname(root), stream, tracer)
     return Path(path)
 
 
