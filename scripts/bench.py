@@ -42,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
     """All rows, in table order, plus notes for the report."""
-    from benchlib import azrun, bursts, imports, recorder, scrubbing, senderrun
+    from benchlib import azrun, bursts, firstcall, imports, recorder, scrubbing, senderrun
     from benchlib.endpoints import Endpoints
     from benchlib.fixtures import make_project, sample_envelope
 
@@ -60,8 +60,8 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
         progress("row 1: recorder in-process")
         measured = recorder.measure_recorder(tmp / "recorder", endpoints, envelope, rounds=sizes["rec_rounds"],
                                              per_block=sizes["per_block"], progress=progress)
-        cold = recorder.measure_cold(tmp / "cold", endpoints, envelope, sizes["cold"], progress)
-        phases = recorder.measure_phases(tmp / "phases", endpoints, envelope, sizes["cold"], progress)
+        cold = firstcall.measure_cold(tmp / "cold", endpoints, envelope, sizes["cold"], progress)
+        phases = firstcall.measure_phases(tmp / "phases", endpoints, envelope, sizes["cold"], progress)
         alternatives = recorder.measure_alternatives(tmp / "alternatives", endpoints, envelope, progress=progress)
         progress("row 2: whole az commands (interleaved)")
         bench = azrun.AzBench(tmp / "az", endpoints)
@@ -82,7 +82,8 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
         crashes = bursts.measure_crash(tmp / "crash", envelope, runs=sizes["crashes"], count=2000, progress=progress)
     finally:
         endpoints.close()
-    rows = [*recorder.rows(measured), *recorder.cold_rows(cold), *recorder.phase_rows(phases), *recorder.whole_rows(cold),
+    rows = [*recorder.rows(measured), *firstcall.cold_rows(cold), *firstcall.phase_rows(phases),
+            *firstcall.whole_rows(cold),
             *recorder.alternative_rows(measured, alternatives),
             *azrun.command_rows(commands), *imports.rows(imported), *senderrun.drain_rows(drain),
             *senderrun.memory_rows(memory), *azrun.latency_rows(latencies), *senderrun.cap_rows(cap),

@@ -10,7 +10,6 @@ timing): only the call's own cost is measured here; row 2 measures whole command
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import subprocess
@@ -22,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 from benchlib import procs
 from benchlib.endpoints import Endpoints
-from benchlib.fixtures import AZ_CLI_IKEY, az_cli_payload, fake_cmd, fill_spool, fresh_copy, make_project, write_profile
+from benchlib.fixtures import az_cli_payload, fake_cmd, fill_spool, fresh_copy, make_project, write_profile
 from benchlib.stats import Summary, fmt, ratio, summarize
 from benchlib.table import Row
 
@@ -136,7 +135,7 @@ class ScenarioKeeper:
             self.hanging_sender = None
 
 
-def _scenarios(tmp: Path, endpoints: Endpoints) -> list[Scenario]:
+def make_scenarios(tmp: Path, endpoints: Endpoints) -> list[Scenario]:
     project = make_project(tmp / "project")
     found = []
     for name in SCENARIOS:
@@ -176,7 +175,7 @@ def _time_calls(func: Callable[[], Any], count: int) -> list[float]:
 def measure_recorder(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], *, rounds: int = 4,
                      per_block: int = 50, progress: Callable[[str], None]) -> dict[str, Scenario]:
     """Time TRACKED in every scenario, blocks interleaved round by round; bare calls as a floor."""
-    scenarios = _scenarios(tmp, endpoints)
+    scenarios = make_scenarios(tmp, endpoints)
     keeper = ScenarioKeeper(endpoints, envelope)
     cmd = fake_cmd("prototype status", ["project_dir"])
     bare = Scenario("bare", tmp, scenarios[0].project_dir, {})
@@ -273,7 +272,7 @@ def measure_alternatives(tmp: Path, endpoints: Endpoints, envelope: dict[str, An
     return results
 
 
-def _us(summary: Summary) -> tuple[str, str]:
+def us_cells(summary: Summary) -> tuple[str, str]:
     return fmt(summary.median, "µs"), fmt(summary.p95, "µs")
 
 
@@ -286,10 +285,10 @@ def _verdict(name: str, delta_us: float) -> str:
     return "OK (≤ 1 ms)" if delta_us <= 1000 else "OVER 1 ms"
 
 
-def _scenario_rows(section: str, kind: str, measured: dict[str, Scenario]) -> list[Row]:
+def scenario_rows(section: str, kind: str, measured: dict[str, Scenario]) -> list[Row]:
     """Every arm against the undecorated floor (a failing command against the floor that fails alike)."""
     bare = summarize(measured["bare"].samples)
-    out = [Row(section, f"recorder, {kind}: the same function undecorated (floor)", str(bare.n), *_us(bare),
+    out = [Row(section, f"recorder, {kind}: the same function undecorated (floor)", str(bare.n), *us_cells(bare),
                "", "", "")]
     for name in [n for n in measured if n not in ("bare", "bare fails")]:
         scenario = measured[name]
@@ -302,14 +301,14 @@ def _scenario_rows(section: str, kind: str, measured: dict[str, Scenario]) -> li
             detail = "; ".join(sorted(scenario.conditions))
             spawns = f"{scenario.spawns}/{scenario.calls} calls spawned a sender"
             label = f"@track, endpoint {name} ({detail}; {spawns})"
-        out.append(Row(section, f"recorder, {kind}: {label}", str(s.n), *_us(s),
+        out.append(Row(section, f"recorder, {kind}: {label}", str(s.n), *us_cells(s),
                        f"floor: +{fmt(delta, 'µs')}", ratio(s.median, floor.median), _verdict(name, delta)))
     return out
 
 
 def rows(measured: dict[str, Scenario]) -> list[Row]:
     """Row 1a: µs per call in a warm process, against the undecorated floor."""
-    return _scenario_rows("1a", "warm, per call", measured)
+    return scenario_rows("1a", "warm, per call", measured)
 
 
 def alternative_rows(measured: dict[str, Scenario], alternatives: dict[str, Any]) -> list[Row]:
@@ -320,197 +319,17 @@ def alternative_rows(measured: dict[str, Scenario], alternatives: dict[str, Any]
                        ("post refused", "alt: sync requests.post(timeout=5), endpoint refusing"),
                        ("post hanging", "alt: sync requests.post(timeout=5), endpoint hanging")):
         s = summarize(alternatives[key])
-        out.append(Row("1c", label, str(s.n), *_us(s), "ours, warm, healthy", ratio(s.median, ours.median),
+        out.append(Row("1c", label, str(s.n), *us_cells(s), "ours, warm, healthy", ratio(s.median, ours.median),
                        "over 5 ms" if s.median > 5000 else ""))
     cli: SaveResult = alternatives["save cli"]
     s = summarize(cli.samples)
     out.append(Row("1c", "alt: azure.cli.telemetry.save() (az's own, CLI key): writes its cache, starts an uploader "
                    f"process per call ({cli.spawned_per_call:.1f}/call; it ran {fmt(cli.uploader_ms, 'ms')} "
-                   "and sent nothing here: far-future note, dead proxy)", str(s.n), *_us(s), "ours, warm, healthy",
+                   "and sent nothing here: far-future note, dead proxy)", str(s.n), *us_cells(s), "ours, warm, healthy",
                    ratio(s.median, ours.median), ""))
     ext: SaveResult = alternatives["save ext"]
     s = summarize(ext.samples)
     out.append(Row("1c", "alt: azure.cli.telemetry.save(), extension's own key: synchronous urllib POST "
-                   "(10 s timeout) inside az; proxy refused here, so a lower bound", str(s.n), *_us(s),
+                   "(10 s timeout) inside az; proxy refused here, so a lower bound", str(s.n), *us_cells(s),
                    "ours, warm, healthy", ratio(s.median, ours.median), ""))
-    return out
-
-
-# --- the first call in a fresh process (what each az command really pays) -------------------
-
-# Standard modules az has already imported when a command function runs (checked with -X importtime).
-# The az `cmd` a command function receives, as much of it as the recorder reads (child-process code).
-_FAKE_CMD = """
-parser = SimpleNamespace(subparser_map={"prototype status": SimpleNamespace(specified_arguments=["project_dir"])})
-config = SimpleNamespace(get=lambda section, option, fallback=None: fallback)
-cli_ctx = SimpleNamespace(invocation=SimpleNamespace(parser=parser), data={"safe_params": ["--project-dir"]},
-                          config=config)
-cmd = SimpleNamespace(cli_ctx=cli_ctx, name="prototype status", arguments={})
-"""
-AZ_PRELOADED = ("json", "logging", "re", "pathlib", "typing", "datetime", "subprocess", "argparse", "zlib", "fcntl",
-                "dataclasses", "configparser", "uuid", "inspect", "functools", "enum", "urllib.parse")
-_COLD = """
-import {preloaded}
-import sys, time
-from types import SimpleNamespace
-import azext_prototype  # az loads the extension's package (and azure.cli.core) before the command's module
-began = time.perf_counter()
-from azext_prototype.telemetry import track  # the command's module imports it: every command pays this
-imported = time.perf_counter() - began
-
-def status(cmd, project_dir=None):
-    if {fail}:
-        raise ValueError("Deployment contoso-hr-api-056 failed for jane@contoso.com: quota exceeded in westus3")
-    return {{"name": "bench"}}
-
-tracked = track("prototype status")(status) if {decorate} else status
-{fake_cmd}started = time.perf_counter()
-try:
-    tracked(cmd, project_dir=sys.argv[1])
-except ValueError:
-    pass
-print(imported, time.perf_counter() - started)
-"""
-
-
-def measure_cold(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], runs: int,
-                 progress: Callable[[str], None]) -> dict[str, Scenario]:
-    """µs of the first @track call in fresh interpreters (lazy imports, regex compiles, write, spawn) per scenario.
-
-    "bare" runs the same function undecorated in the same kind of process: the floor.
-    """
-    scenarios = _scenarios(tmp, endpoints)
-    bare = Scenario("bare", tmp, scenarios[0].project_dir, dict(scenarios[0].overlay))
-    healthy = next(s for s in scenarios if s.name == "healthy")
-    bare_fails = Scenario("bare fails", tmp, bare.project_dir, dict(bare.overlay))
-    healthy_fails = Scenario("healthy, command fails", healthy.config_dir.parent / "fails" / "azure",
-                             healthy.project_dir, {**healthy.overlay, "AZURE_CONFIG_DIR": None})
-    healthy_fails.overlay["AZURE_CONFIG_DIR"] = str(healthy_fails.config_dir)
-    write_profile(healthy_fails.config_dir)
-    floors = (bare, bare_fails)
-    keeper = ScenarioKeeper(endpoints, envelope)
-    try:
-        for _ in range(runs):
-            for scenario in [bare, *scenarios, bare_fails, healthy_fails]:
-                if scenario not in floors:
-                    scenario.conditions.add(keeper.prepare(scenario))
-                code = _COLD.format(preloaded=", ".join(AZ_PRELOADED), fake_cmd=_FAKE_CMD, decorate=scenario not in floors,
-                                    fail=scenario in (bare_fails, healthy_fails))
-                done = subprocess.run([sys.executable, "-c", code, str(scenario.project_dir)],
-                                      env=scenario_env(scenario), cwd=str(tmp), capture_output=True, text=True,
-                                      timeout=60, check=False)
-                # a sender it spawned is orphaned to us: kill it, only the call is measured
-                scenario.spawns += procs.kill_children(keeper.keep())
-                scenario.calls += 1
-                if done.returncode != 0:
-                    raise RuntimeError("cold recorder call failed:\n" + done.stderr[-2000:])
-                imported, called = (float(x) * 1e6 for x in done.stdout.strip().splitlines()[-1].split())
-                scenario.samples.append(called)
-                scenario.imports.append(imported)
-    finally:
-        keeper.stop_hanging_sender()
-        procs.kill_children()
-    progress(f"recorder: first call in {runs} fresh processes per scenario")
-    result = {s.name: s for s in [*scenarios, healthy_fails]}
-    result.update({"bare": bare, "bare fails": bare_fails})
-    return result
-
-
-def cold_rows(measured: dict[str, Scenario]) -> list[Row]:
-    """Row 1b: the first call in a fresh process, per endpoint, against the undecorated floor."""
-    return _scenario_rows("1b", "FIRST call in a fresh process", measured)
-
-
-def whole_rows(measured: dict[str, Scenario]) -> list[Row]:
-    """Row 1e: row 1b with the import of azext_prototype.telemetry added (the command's module pays it on every
-    command), against the same undecorated floor: code moved between the import and the call hides nothing."""
-    out = []
-    for name in [n for n in measured if n not in ("bare", "bare fails")]:
-        scenario = measured[name]
-        floor = summarize(measured["bare fails" if name.endswith("fails") else "bare"].samples)
-        s = summarize([i + c for i, c in zip(scenario.imports, scenario.samples)])
-        imported = summarize(scenario.imports)
-        label = "telemetry off (DO_NOT_TRACK=1)" if name == "off" else f"endpoint {name}"
-        out.append(Row("1e", f"telemetry's whole cost to one command in a fresh process, {label}: import of "
-                       f"azext_prototype.telemetry (median {fmt(imported.median, 'µs')}) + the first call",
-                       str(s.n), *_us(s), f"floor: +{fmt(s.median - floor.median, 'µs')}",
-                       ratio(s.median, floor.median), ""))
-    return out
-
-
-# --- where the first call's time goes (row 1d) -----------------------------------------------------
-
-PHASES = ("import", "settings", "event", "write", "spawn", "rest")
-_PHASED = """
-import {preloaded}
-import json, sys, time
-from types import SimpleNamespace
-from azext_prototype.telemetry import track
-
-def status(cmd, project_dir=None):
-    return {{"name": "bench"}}
-
-tracked = track("prototype status")(status)
-{fake_cmd}started = time.perf_counter_ns()
-from azext_prototype.telemetry import record as recorder  # what the first enabled call imports
-marks = [("import", time.perf_counter_ns())]
-
-class Timed(recorder.Tracer):
-    def phase(self, name):
-        marks.append((name, time.perf_counter_ns()))
-
-recorder.Tracer = Timed
-call = time.perf_counter_ns()
-tracked(cmd, project_dir=sys.argv[1])
-ended = time.perf_counter_ns()
-points = [("start", started), marks[0], ("call", call), *marks[1:], ("rest", ended)]
-phases = {{"import": marks[0][1] - started}}
-previous = call
-for name, moment in [*marks[1:], ("rest", ended)]:
-    phases[name] = moment - previous
-    previous = moment
-print(json.dumps({{k: v / 1000 for k, v in phases.items()}}))
-"""
-
-
-def measure_phases(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], runs: int,
-                   progress: Callable[[str], None]) -> dict[str, list[float]]:
-    """µs per phase of the first enabled call in fresh processes (healthy endpoint, a sender due each time).
-
-    The recorder's import is timed on its own, just before the call; the call's steps are
-    marked by the recorder's Tracer.phase (settings includes collecting az's facts of the call).
-    """
-    healthy = next(s for s in _scenarios(tmp, endpoints) if s.name == "healthy")
-    keeper = ScenarioKeeper(endpoints, envelope)
-    samples: dict[str, list[float]] = {name: [] for name in PHASES}
-    try:
-        for _ in range(runs):
-            keeper.prepare(healthy)
-            code = _PHASED.format(preloaded=", ".join(AZ_PRELOADED), fake_cmd=_FAKE_CMD)
-            done = subprocess.run([sys.executable, "-c", code, str(healthy.project_dir)], env=scenario_env(healthy),
-                                  cwd=str(tmp), capture_output=True, text=True, timeout=60, check=False)
-            procs.kill_children(keeper.keep())
-            if done.returncode != 0:
-                raise RuntimeError("phased recorder call failed:\n" + done.stderr[-2000:])
-            for name, value in json.loads(done.stdout.strip().splitlines()[-1]).items():
-                samples.setdefault(name, []).append(value)
-    finally:
-        procs.kill_children()
-    progress(f"recorder: phases of the first call in {runs} fresh processes")
-    return samples
-
-
-def phase_rows(samples: dict[str, list[float]]) -> list[Row]:
-    """Row 1d: the first enabled call's cost by phase (medians; they add up to about row 1b healthy)."""
-    labels = {"import": "import of the recorder (record.py and what it loads)",
-              "settings": "az's facts of the call and the settings decision",
-              "event": "tenant and project files, sanitize, build the event and envelope",
-              "write": "spool write (0600 temp file, rename)", "spawn": "lock probe, backoff check, spawn",
-              "rest": "debug story, first-use notice check"}
-    out = []
-    for name in PHASES:
-        values = samples.get(name) or []
-        if values:
-            s = summarize(values)
-            out.append(Row("1d", f"recorder, FIRST call, phase: {labels[name]}", str(s.n), *_us(s), "", "", ""))
     return out
