@@ -125,37 +125,35 @@ def is_resource_type(value: object) -> bool:
 
 
 # TELEMETRY.md's list, plus the words that mean the same thing.
-SECRET_WORDS = frozenset(
-    {
-        "subscription", "subscriptions", "token", "tokens", "password", "passwords", "passwd", "pwd",
-        "secret", "secrets", "key", "keys", "apikey", "passphrase", "credential", "credentials", "cred",
-        "creds", "cert", "certificate", "sas", "sig", "signature", "auth", "authorization", "cookie",
-        "private", "privatekey", "pat", "bearer", "otp", "pin", "salt", "connectionstring", "sastoken",
-    }
+SECRET_WORDS = frozenset(  # one string split at import: faster to load than a literal set of words
+    "subscription subscriptions token tokens password passwords passwd pwd "
+    "secret secrets key keys apikey passphrase credential credentials cred "
+    "creds cert certificate sas sig signature auth authorization cookie "
+    "private privatekey pat bearer otp pin salt connectionstring sastoken "
+    .split()
 )
 SECRET_PHRASES = (("api", "key"), ("connection", "string"), ("access", "key"), ("account", "key"))
 
 # Values that name people, resources, places or carry free text (TELEMETRY.md, "What Is Not Collected").
-IDENTIFYING_WORDS = frozenset(
-    {
-        # resources and their names / tags
-        "name", "names", "group", "groups", "rg", "tag", "tags", "resource", "resources", "id", "ids",
-        "vault", "keyvault", "account", "server", "workspace", "registry", "cluster", "database", "db",
-        "host", "hostname", "domain", "fqdn", "app", "prefix", "suffix", "label", "labels", "project",
-        "deployment", "instance", "namespace", "vm", "vnet", "subnet", "alias", "dns",
-        # people and organisations
-        "user", "username", "users", "upn", "email", "mail", "owner", "owners", "login", "github",
-        "org", "organization", "repo", "repository", "author", "principal", "object", "oid", "tenant",
-        "assignee", "member", "members", "contact", "phone", "spn", "sub", "sid", "identity", "identities",
-        "handle", "nickname", "person", "people", "customer", "company",
-        # places on disk and on the network
-        "path", "paths", "dir", "directory", "folder", "file", "files", "url", "uri", "endpoint",
-        "address", "ip", "cwd", "home",
-        # free text and configuration data
-        "value", "values", "content", "contents", "text", "prompt", "message", "description",
-        "comment", "body", "data", "query", "input", "template", "config", "settings", "setting",
-        "title", "note", "notes",
-    }
+IDENTIFYING_WORDS = frozenset(  # one string split at import: faster to load than a literal set of words
+    # resources and their names / tags
+    "name names group groups rg tag tags resource resources id ids "
+    "vault keyvault account server workspace registry cluster database db "
+    "host hostname domain fqdn app prefix suffix label labels project "
+    "deployment instance namespace vm vnet subnet alias dns "
+    # people and organisations
+    "user username users upn email mail owner owners login github "
+    "org organization repo repository author principal object oid tenant "
+    "assignee member members contact phone spn sub sid identity identities "
+    "handle nickname person people customer company "
+    # places on disk and on the network
+    "path paths dir directory folder file files url uri endpoint "
+    "address ip cwd home "
+    # free text and configuration data
+    "value values content contents text prompt message description "
+    "comment body data query input template config settings setting "
+    "title note notes "
+    .split()
 )
 
 # Compounds that are one word though written as two ("keyVault" is not a key).
@@ -203,11 +201,10 @@ def split_words(name: str) -> tuple[str, ...]:
 
 # Words that make a name a count or a size (`max_tokens`, `token_count`): its value is a number,
 # usage signal, never the secret its other words speak of; anything but a number is redacted.
-COUNT_WORDS = frozenset(
-    {
-        "max", "min", "maximum", "minimum", "count", "counts", "num", "number", "limit", "limits", "size",
-        "sizes", "length", "len", "total", "budget", "usage", "used", "remaining", "quota", "per",
-    }
+COUNT_WORDS = frozenset(  # one string split at import: faster to load than a literal set of words
+    "max min maximum minimum count counts num number limit limits size "
+    "sizes length len total budget usage used remaining quota per "
+    .split()
 )
 
 
@@ -236,15 +233,14 @@ def is_identifying_name(name: str) -> bool:
 # Words Azure region names are made of (`westus3` = west + us + 3, `southafricanorth`,
 # `usgovvirginia`, `eastus2euap`). A region name is a sequence of these and an optional
 # trailing number; a person's, project's or resource's name is not.
-REGION_WORDS = frozenset(
-    {
-        "east", "west", "north", "south", "central", "us", "usgov", "usdod", "usnat", "ussec", "gov", "dod",
-        "europe", "asia", "pacific", "india", "jio", "japan", "korea", "uk", "uae", "brazil", "canada", "france",
-        "germany", "norway", "switzerland", "sweden", "australia", "africa", "qatar", "israel", "italy", "poland",
-        "mexico", "spain", "new", "zealand", "malaysia", "indonesia", "taiwan", "chile", "austria", "belgium",
-        "denmark", "finland", "greece", "saudi", "arabia", "china", "arizona", "texas", "virginia", "iowa",
-        "global", "euap", "stage", "stg",
-    }
+REGION_WORDS = frozenset(  # one string split at import: faster to load than a literal set of words
+    "east west north south central us usgov usdod usnat ussec gov dod "
+    "europe asia pacific india jio japan korea uk uae brazil canada france "
+    "germany norway switzerland sweden australia africa qatar israel italy poland "
+    "mexico spain new zealand malaysia indonesia taiwan chile austria belgium "
+    "denmark finland greece saudi arabia china arizona texas virginia iowa "
+    "global euap stage stg "
+    .split()
 )
 _MAX_REGION_WORD = max(len(w) for w in REGION_WORDS)
 
@@ -278,31 +274,28 @@ def region_or_empty(value: object) -> str:
 # An Azure OpenAI deployment name is chosen by the user (it may be a person's or a project's
 # name); model ids are not. A value is reported as a model only when it is an optional known
 # publisher, then a known family, then version numbers and known qualifiers.
-MODEL_PUBLISHERS = frozenset(
-    {
-        "openai", "azure-openai", "microsoft", "meta", "mistral-ai", "mistralai", "deepseek", "cohere", "xai",
-        "ai21-labs", "core42", "anthropic", "google", "nvidia", "qwen", "black-forest-labs", "stability-ai",
-    }
+MODEL_PUBLISHERS = frozenset(  # one string split at import: faster to load than a literal set of words
+    "openai azure-openai microsoft meta mistral-ai mistralai deepseek cohere xai "
+    "ai21-labs core42 anthropic google nvidia qwen black-forest-labs stability-ai "
+    .split()
 )
-MODEL_FAMILIES = frozenset(
-    {
-        "gpt", "chatgpt", "o1", "o3", "o4", "text", "davinci", "babbage", "ada", "curie", "dall", "whisper", "tts",
-        "sora", "codex", "claude", "llama", "meta", "mistral", "mixtral", "ministral", "codestral", "pixtral",
-        "phi", "gemini", "gemma", "grok", "deepseek", "cohere", "command", "embed", "ai21", "jamba", "jais",
-        "qwen", "qwq", "mai", "model", "computer", "flux", "stable", "nemotron", "granite",
-    }
+MODEL_FAMILIES = frozenset(  # one string split at import: faster to load than a literal set of words
+    "gpt chatgpt o1 o3 o4 text davinci babbage ada curie dall whisper tts "
+    "sora codex claude llama meta mistral mixtral ministral codestral pixtral "
+    "phi gemini gemma grok deepseek cohere command embed ai21 jamba jais "
+    "qwen qwq mai model computer flux stable nemotron granite "
+    .split()
 )
-MODEL_QUALIFIERS = frozenset(
-    {
-        "turbo", "mini", "nano", "preview", "instruct", "chat", "vision", "realtime", "audio", "transcribe",
-        "search", "large", "small", "medium", "tiny", "base", "latest", "embedding", "embeddings", "ada",
-        "sonnet", "opus", "haiku", "pro", "flash", "lite", "ultra", "plus", "light", "r", "v", "e", "x", "hd",
-        "image", "router", "ds", "multimodal", "moe", "scout", "maverick", "coder", "code", "reasoning",
-        "thinking", "distill", "nemo", "saba", "fast", "exp", "experimental", "use", "oss", "deep", "research",
-        "structured", "outputs", "online", "multilingual", "english", "diffusion", "xl", "dev", "schnell",
-        "kontext", "text", "davinci", "babbage", "curie", "whisper", "tts", "dall", "o1", "o3", "o4", "mistral",
-        "llama", "gpt", "phi", "qwen", "r1", "instant", "versatile", "codex", "nemotron", "granite", "jamba",
-    }
+MODEL_QUALIFIERS = frozenset(  # one string split at import: faster to load than a literal set of words
+    "turbo mini nano preview instruct chat vision realtime audio transcribe "
+    "search large small medium tiny base latest embedding embeddings ada "
+    "sonnet opus haiku pro flash lite ultra plus light r v e x hd "
+    "image router ds multimodal moe scout maverick coder code reasoning "
+    "thinking distill nemo saba fast exp experimental use oss deep research "
+    "structured outputs online multilingual english diffusion xl dev schnell "
+    "kontext text davinci babbage curie whisper tts dall o1 o3 o4 mistral "
+    "llama gpt phi qwen r1 instant versatile codex nemotron granite jamba "
+    .split()
 )
 MAX_MODEL_CHARS = 80
 
