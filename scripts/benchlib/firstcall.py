@@ -190,7 +190,7 @@ def phase_rows(samples: dict[str, list[float]]) -> list[Row]:
     labels = {"import": "import of the recorder (record.py and what it loads)",
               "settings": "az's facts of the call and the settings decision",
               "event": "tenant and project files, sanitize, build the event and envelope",
-              "write": "spool write (0600 temp file, rename)", "spawn": "lock probe, backoff check, spawn",
+              "write": "spool write (0600 temp file, rename)", "spawn": "backoff check, the sender lock, spawn",
               "rest": "debug story, first-use notice check"}
     out = []
     for name in PHASES:
