@@ -293,7 +293,7 @@ class Tracer:
         logger.debug("telemetry first-use notice shown; marker %s", marker)
 
     def phase(self, name: str) -> None:
-        """A step of the recording ended ("settings", "event", "write", "spawn"): `make bench` times them."""
+        """A step of the recording ended ("settings", "files", "event", "write", "spawn"): `make bench` times them."""
 
 
 # --- The flow -------------------------------------------------------------------------------------
@@ -384,10 +384,12 @@ def record(
     connection, source = target
     config_dir = config_dir_text(env)
     project = read_project_facts(project_dir_for(invocation.command_name, invocation.arguments, cwd or os.getcwd()))
+    tenant_id = read_tenant_id(config_dir)
+    tracer.phase("files")
     timestamp = iso_utc(invocation.time_ns)
     event = build_event(
         invocation,
-        tenant_id=read_tenant_id(config_dir),
+        tenant_id=tenant_id,
         project=project,
         extension_version=VERSION,
         event_id=new_event_id(),

@@ -125,7 +125,7 @@ def whole_rows(measured: dict[str, Scenario]) -> list[Row]:
 
 # --- where the first call's time goes (row 1d) -----------------------------------------------------
 
-PHASES = ("import", "settings", "event", "write", "spawn", "rest")
+PHASES = ("import", "settings", "files", "event", "write", "spawn", "rest")
 _PHASED = """
 import {preloaded}
 import json, sys, time
@@ -189,7 +189,8 @@ def phase_rows(samples: dict[str, list[float]]) -> list[Row]:
     """Row 1d: the first enabled call's cost by phase (medians; they add up to about row 1b healthy)."""
     labels = {"import": "import of the recorder (record.py and what it loads)",
               "settings": "az's facts of the call and the settings decision",
-              "event": "tenant and project files, sanitize, build the event and envelope",
+              "files": "the tenant (az profile) and project (prototype.yaml) files read",
+              "event": "sanitize the parameters and fields, build the event and its envelope",
               "write": "spool write (0600 temp file, rename)", "spawn": "backoff check, the sender lock, spawn",
               "rest": "debug story, first-use notice check"}
     out = []

@@ -401,6 +401,12 @@ def _clean_list(items: list, name: str, depth: int, seen: frozenset[int]) -> lis
     return cleaned
 
 
+def _placeholder(value: object, name: str) -> str:
+    """The type name that stands for a value not kept, judged as text under `name` is: so the sender's
+    second pass over the parameters text keeps exactly what the first pass wrote."""
+    return _clean_string(_type_name(value), name)
+
+
 def _clean(value: Any, name: str, depth: int, seen: frozenset[int]) -> Any:  # pylint: disable=too-many-return-statements  # one return per kind of value
     """The sanitized form of one value found under parameter `name`."""
     if is_sensitive_name(name) or name == REDACTED:
@@ -411,15 +417,16 @@ def _clean(value: Any, name: str, depth: int, seen: frozenset[int]) -> Any:  # p
         return REDACTED
     if isinstance(value, int):
         # Small counts and sizes are usage signal; long numbers can be account or phone numbers.
-        return int(value) if -_MAX_NUMBER < value < _MAX_NUMBER else _type_name(value)
+        return int(value) if -_MAX_NUMBER < value < _MAX_NUMBER else _placeholder(value, name)
     if isinstance(value, float):
-        return float(value) if math.isfinite(value) and -_MAX_NUMBER < value < _MAX_NUMBER else _type_name(value)
+        small = math.isfinite(value) and -_MAX_NUMBER < value < _MAX_NUMBER
+        return float(value) if small else _placeholder(value, name)
     if isinstance(value, str):
         return _clean_string(str.__str__(value), name)
     if not isinstance(value, (dict, list, tuple)):
-        return _type_name(value)
+        return _placeholder(value, name)
     if depth >= MAX_DEPTH or id(value) in seen:
-        return _type_name(value)
+        return _placeholder(value, name)
     inner = seen | {id(value)}
     if isinstance(value, dict):
         return _clean_mapping(value, depth + 1, inner)
