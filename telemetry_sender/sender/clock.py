@@ -3,7 +3,9 @@
 A wrong clock must never destroy events: expiry (destructive) uses a now no later
 than the evidence supports, and late-event re-stamping a now no earlier than it.
 The evidence: the service's `Date` header (the truth, once it has answered), the
-newest file in the spool and the last successful attempt (this machine's own past).
+service's last answer carried forward by the machine's boot clock (which a change of
+the wall clock does not move; same boot only), the newest file in the spool and the last
+successful attempt (this machine's own past, written by the same clock that may be wrong).
 Pure: every time is a parameter.
 """
 
@@ -12,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any, Mapping
+
+from telemetry_sender.recording import parse_time
+from telemetry_sender.spool.state import format_time
 
 # How far the local clock may stray from this machine's own past before it is doubted.
 CLOCK_TOLERANCE_SECONDS = 3600
@@ -24,12 +30,14 @@ class ClockEvidence:
     service_offset: float | None = None  # service Date minus the local clock, from an answer in this run
     newest_file: datetime | None = None  # the recording time of the newest pending event
     last_success: datetime | None = None  # when the service last accepted events
+    carried_offset: float | None = None  # the same as service_offset, from an earlier run on this boot
 
     def with_service_date(self, date: datetime | None, local_now: datetime) -> "ClockEvidence":
         """The evidence once the service answered with `date` (unchanged when it sent none)."""
         if date is None:
             return self
-        return ClockEvidence((date - local_now).total_seconds(), self.newest_file, self.last_success)
+        return ClockEvidence((date - local_now).total_seconds(), self.newest_file, self.last_success,
+                             self.carried_offset)
 
     def anchor(self) -> datetime | None:
         known = [moment for moment in (self.newest_file, self.last_success) if moment is not None]
@@ -57,18 +65,25 @@ def service_now(local_now: datetime, evidence: ClockEvidence) -> datetime | None
 
 
 def expiry_now(local_now: datetime, evidence: ClockEvidence) -> datetime:
-    """The now retention may expire against: the service's clock, else never later than our own past allows.
+    """The now retention may expire against: the service's clock, else never later than the evidence allows.
 
-    A clock days ahead of the newest event and the last success is not believed: events
-    recorded at the right time are kept (sent late, re-stamped) rather than destroyed.
+    A clock days ahead of the newest event and the last success is not believed, nor one
+    ahead of the service's last answer carried forward on this boot (which catches a clock
+    that jumped ahead and then stamped new events): events recorded at the right time are
+    kept (sent late, re-stamped) rather than destroyed. The carried answer only ever holds
+    expiry back, so a planted state.json cannot make events expire early.
     """
     trusted = service_now(local_now, evidence)
     if trusted is not None:
         return trusted
+    tolerance = timedelta(seconds=CLOCK_TOLERANCE_SECONDS)
+    bounds = [local_now]
     anchor = evidence.anchor()
-    if anchor is None:
-        return local_now
-    return min(local_now, anchor + timedelta(seconds=CLOCK_TOLERANCE_SECONDS))
+    if anchor is not None:
+        bounds.append(anchor + tolerance)
+    if evidence.carried_offset is not None:
+        bounds.append(local_now + timedelta(seconds=evidence.carried_offset) + tolerance)
+    return min(bounds)
 
 
 def stamp_now(local_now: datetime, evidence: ClockEvidence) -> datetime:
@@ -86,3 +101,25 @@ def stamp_now(local_now: datetime, evidence: ClockEvidence) -> datetime:
     if anchor is not None and local_now < anchor - timedelta(seconds=CLOCK_TOLERANCE_SECONDS):
         return anchor
     return local_now
+
+
+def saved_answer(service_time: datetime, boot: tuple[str, float] | None) -> dict[str, Any] | None:
+    """What state.json keeps of the service's answer for later runs on this boot (None: no boot clock here)."""
+    if boot is None:
+        return None
+    boot_id, boot_seconds = boot
+    return {"boot": boot_id, "boot_seconds": round(boot_seconds, 6), "service_time": format_time(service_time)}
+
+
+def carried_offset(saved: object, boot: tuple[str, float] | None, local_now: datetime) -> float | None:
+    """The service clock minus `local_now`, from an answer saved on this boot and carried forward by the
+    boot clock; None when there is none (another boot, no boot clock, a malformed or planted entry)."""
+    if boot is None or not isinstance(saved, Mapping):
+        return None
+    boot_id, boot_seconds = boot
+    then, at = parse_time(saved.get("service_time")), saved.get("boot_seconds")
+    if saved.get("boot") != boot_id or then is None or isinstance(at, bool) or not isinstance(at, (int, float)):
+        return None
+    if not 0 <= at <= boot_seconds:
+        return None
+    return (then + timedelta(seconds=boot_seconds - at) - local_now).total_seconds()

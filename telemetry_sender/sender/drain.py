@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from telemetry_sender import VERSION
 from telemetry_sender.protocol import LEASE_SECONDS, SENDER_LIFETIME_SECONDS
-from telemetry_sender.sender import ownership, state_writes
+from telemetry_sender.sender import lifetime, ownership, state_writes
 from telemetry_sender.sender.batch import (
     BatchBuffer,
     encode_body,
@@ -30,7 +30,8 @@ from telemetry_sender.sender.batch import (
     refresh_late_time,
     request_headers,
 )
-from telemetry_sender.sender.clock import ClockEvidence, expiry_now, parse_http_date, stamp_now
+from telemetry_sender.sender.clock import ClockEvidence, carried_offset, expiry_now, parse_http_date, saved_answer
+from telemetry_sender.sender.clock import stamp_now
 from telemetry_sender.sender.dictionary import enforce_dictionary
 from telemetry_sender.sender.policy import BatchVerdict, ItemRejection, VerdictKind, classify
 from telemetry_sender.sender.report import DrainProgress, DrainReport, Outcome
@@ -69,6 +70,7 @@ class _Context:  # pylint: disable=too-many-instance-attributes  # what every st
     report: DrainReport = field(default_factory=DrainReport)
     holder: str = ""  # the lock holder's name, written into every lease this drain takes
     evidence: ClockEvidence = field(default_factory=ClockEvidence)
+    boot: Callable[[], tuple[str, float] | None] = lambda: None  # this boot's id and clock (lifetime.boot_clock)
 
     def remaining(self) -> float:
         return self.deadline - self.monotonic()
@@ -230,7 +232,10 @@ def _post(ctx: _Context, state: dict[str, Any], items: list[_Item]) -> tuple[Bat
     headers = request_headers(new_request_id(ctx.rng), VERSION)
     delivery = redirect.deliver(ctx.transport, state, configured, body, headers, ctx.clock, max(0.5, ctx.remaining()))
     now = ctx.clock()
-    ctx.evidence = ctx.evidence.with_service_date(parse_http_date(delivery.result.header("Date")), now)
+    service_date = parse_http_date(delivery.result.header("Date"))
+    ctx.evidence = ctx.evidence.with_service_date(service_date, now)
+    if service_date is not None:
+        state["service_clock"] = saved_answer(service_date, ctx.boot())
     record_target(state, configured, delivery.endpoint, ctx.settings.connection.instrumentation_key, now)
     verdict = classify(delivery.result, len(items), now)
     if delivery.refused:
@@ -283,8 +288,9 @@ def _newest_recorded(layout: SpoolLayout) -> datetime | None:
 def _load_state(ctx: _Context) -> dict[str, Any]:
     """state.json as this endpoint's: another endpoint's backoff and redirect move to history."""
     state = for_endpoint(load_state(ctx.layout.state_file), ctx.endpoint)
+    carried = carried_offset(state.get("service_clock"), ctx.boot(), ctx.clock())
     ctx.evidence = ClockEvidence(ctx.evidence.service_offset, _newest_recorded(ctx.layout),
-                                 parse_time(state.get("last_success")))
+                                 parse_time(state.get("last_success")), carried)
     return state
 
 
@@ -425,15 +431,18 @@ def drain(
     rng: random.Random | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     lock: SpoolLock | None = None,
+    boot: Callable[[], tuple[str, float] | None] | None = None,
 ) -> DrainReport:
     """Deliver the pending spool once, as the only drainer, within `lifetime_seconds`.
 
     A loser of the lock returns at once ("locked"); an automatic drain respects the
     saved backoff, a manual one (`send`, `flush`) ignores it. `lock` is one already
-    taken for this drain (the spawner's, passed down to its child).
+    taken for this drain (the spawner's, passed down to its child). `boot` gives this
+    boot's id and clock (lifetime.boot_clock, unless `now` is injected: then only if given).
     """
     ctx = _Context(layout, settings, transport, now or _utcnow, rng or random.Random(),
                    monotonic() + lifetime_seconds, monotonic)
+    ctx.boot = boot or (lifetime.boot_clock if now is None else ctx.boot)
     refused = _refusal(ctx, manual)
     if refused is not None:
         if lock is not None:

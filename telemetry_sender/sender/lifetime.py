@@ -32,6 +32,20 @@ def process_age() -> float:
         return 0.0
 
 
+BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_clock() -> tuple[str, float] | None:
+    """(this boot's id, seconds since boot, suspend included): a clock the wall clock's changes do not move.
+    None where there is none (not Linux)."""
+    try:
+        with open(BOOT_ID_FILE, encoding="ascii") as handle:
+            boot_id = handle.read(64).strip()
+        return (boot_id, time.clock_gettime(time.CLOCK_BOOTTIME)) if boot_id else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def start_watchdog(seconds: float, on_expire: Callable[[], None]) -> threading.Event:
     """Call `on_expire` after `seconds` unless the returned event is set first (set it to cancel)."""
     cancelled = threading.Event()

@@ -77,6 +77,7 @@ def empty_state() -> dict[str, Any]:
         "target": None,
         "history": [],
         "last_success": None,
+        "service_clock": None,  # the service's last Date and this boot's clock then (sender.clock)
         "lost": {reason: 0 for reason in LOSS_REASONS},
         "trimmed": 0,
         # Old dead letters / quarantined files dropped by the 1 MiB caps of rejected/ and quarantine/.

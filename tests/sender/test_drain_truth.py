@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
+import requests
 import responses
 from responses import registries
 
@@ -187,6 +188,23 @@ def test_a_clock_eight_days_ahead_expires_nothing_recorded_at_the_right_time(lay
     assert report.expired == 0 and report.rejected == 0 and report.outcome == "delivered"
     resent = bodies()[1]
     assert event_ids(resent) == ids and all(e["time"] == format_time(SESSION_START) for e in resent)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_clock_that_jumps_ahead_offline_and_stamps_new_events_expires_none_of_the_old(layout):
+    boot = "5b0c4e6f-0000-4000-8000-000000000002"
+    spool_events(layout, 1, when=SESSION_START)
+    responses.post(URL, json=ok(1), headers={"Date": format_datetime(SESSION_START, usegmt=True)})
+    assert run(layout, FakeClock(SESSION_START), boot=lambda: (boot, 100.0)).outcome == "delivered"
+    assert load_state(layout.state_file)["service_clock"]["boot"] == boot
+    kept = spool_events(layout, 2, when=SESSION_START + timedelta(hours=1))  # recorded while the clock was right
+    wrong = SESSION_START + timedelta(days=9)  # then the clock jumps ahead, offline,
+    spool_events(layout, 1, when=wrong)  # and a command records an event with the wrong time
+    responses.post(URL, body=requests.exceptions.ConnectionError("offline"))
+    report = run(layout, FakeClock(wrong), manual=False, boot=lambda: (boot, 100.0 + 7200))  # two hours of this boot
+    assert report.expired == 0 and report.outcome == "backing-off"
+    pending = [json.loads(path.read_text()) for path in layout.spool.glob("*.json")]
+    assert set(kept) <= set(event_ids(pending))
 
 
 @responses.activate(registry=registries.OrderedRegistry)
