@@ -9,6 +9,7 @@ The scenarios, their spools and the undecorated floor are row 1's (benchlib.reco
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,14 @@ from benchlib.fixtures import write_profile
 from benchlib.recorder import Scenario, ScenarioKeeper, scenario_rows, make_scenarios, us_cells, scenario_env
 from benchlib.stats import fmt, ratio, summarize
 from benchlib.table import Row
+
+
+def quiet_disk() -> None:
+    """Flush what earlier rows wrote (thousands of spool files, sender logs) before a timed call, so that
+    the kernel's write-back of their pages is not timed as our spool write (a quiet machine's disk)."""
+    if hasattr(os, "sync"):
+        os.sync()
+
 
 # --- the first call in a fresh process (what each az command really pays) -------------------
 
@@ -81,6 +90,7 @@ def measure_cold(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], runs
                     scenario.conditions.add(keeper.prepare(scenario))
                 code = _COLD.format(preloaded=", ".join(AZ_PRELOADED), fake_cmd=_FAKE_CMD, decorate=scenario not in floors,
                                     fail=scenario in (bare_fails, healthy_fails))
+                quiet_disk()
                 done = subprocess.run([sys.executable, "-c", code, str(scenario.project_dir)],
                                       env=scenario_env(scenario), cwd=str(tmp), capture_output=True, text=True,
                                       timeout=60, check=False)
@@ -172,6 +182,7 @@ def measure_phases(tmp: Path, endpoints: Endpoints, envelope: dict[str, Any], ru
         for _ in range(runs):
             keeper.prepare(healthy)
             code = _PHASED.format(preloaded=", ".join(AZ_PRELOADED), fake_cmd=_FAKE_CMD)
+            quiet_disk()
             done = subprocess.run([sys.executable, "-c", code, str(healthy.project_dir)], env=scenario_env(healthy),
                                   cwd=str(tmp), capture_output=True, text=True, timeout=60, check=False)
             procs.kill_children(keeper.keep())

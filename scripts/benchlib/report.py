@@ -33,7 +33,9 @@ instances: healthy, down = a stopped emulator's refusing port, hanging = holds e
    Row 1e adds to each 1b arm the same process's import of azext_prototype.telemetry (timed
    after `import azext_prototype`, which brings azure.cli.core, az's own cost): the command's
    module pays that import on every command, so it is the whole telemetry cost of one command,
-   and moving code between the import and the call would not lower it.
+   and moving code between the import and the call would not lower it. Before each
+   fresh-process run the bench calls os.sync(), so the write-back of what earlier rows wrote
+   is not timed as the recorder's spool write.
    Alternatives, same envelope: a synchronous `requests.post(..., timeout=5)`
    inside the command (healthy, refusing, hanging: the hanging one costs the full 5 s, so only
    2 calls), and Azure CLI's own `azure.cli.telemetry.save(config_dir, payload)` with a payload
