@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
 from telemetry_sender.protocol import (
     BACKOFF_CAP_SECONDS,
@@ -18,6 +17,7 @@ from telemetry_sender.protocol import (
     OFFLINE_BACKOFF_CAP_SECONDS,
     RETRY_AFTER_CAP_SECONDS,
 )
+from telemetry_sender.sender.clock import parse_http_date
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -30,14 +30,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
+        when = parse_http_date(text)
         if when is None:
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
         seconds = (when - now).total_seconds()
     if math.isnan(seconds):
         return None
