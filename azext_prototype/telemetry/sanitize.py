@@ -41,8 +41,18 @@ def _typed_strings(value: object, depth: int = 0) -> list[str]:
 
 
 def _redacted_values(given: Mapping[str, Any], parameters: str) -> list[str]:
-    """The typed values the parameters text did not keep: they must not reappear in the error."""
-    values = {v for v in _typed_strings(list(given.values())) if len(v) >= 3 and f'"{v}"' not in parameters}
+    """The typed values the parameters text did not keep as values: they must not reappear in the error.
+
+    Compared with the values kept, not with the text: a value that is also a parameter's name
+    (`--name location`) was not kept just because the text holds `"location"` as a key.
+    """
+    import json
+
+    try:
+        kept = set(_typed_strings(json.loads(parameters)))
+    except ValueError:
+        kept = set()
+    values = {v for v in _typed_strings(list(given.values())) if len(v) >= 3 and v not in kept}
     return sorted(values, key=len, reverse=True)
 
 
@@ -59,6 +69,6 @@ def error_text(error: BaseException, given: Mapping[str, Any], parameters: str) 
         for value in redacted:
             message = re.sub(rf"(?i)(?<!\w){re.escape(value)}(?!\w)", REDACTED, message)
     name = type(error).__name__
-    if not message:
-        return truncate_utf8(name)
-    return sanitize_error(f"{name}: {message}")
+    # A bare kind goes through the sanitizer too: the sender re-checks `error` with it, and the
+    # spool must hold exactly what will be sent.
+    return sanitize_error(f"{name}: {message}" if message else name)

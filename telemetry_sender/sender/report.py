@@ -20,6 +20,7 @@ class Outcome(str, Enum):
     EMPTY = "empty"  # nothing was pending
     DELIVERED = "delivered"  # everything pending was accepted
     REJECTED = "rejected"  # the service refused some events for good (dead-lettered)
+    LOST = "lost"  # events were dropped unsent: expired (7 days), evicted (10 MiB cap) or unreadable (quarantined)
     BACKING_OFF = "backing-off"  # a retriable failure: the rest waits for the backoff
     DEADLINE = "deadline"  # the sender's lifetime ran out: the rest waits for the next sender
     DISABLED = "disabled"  # telemetry is off (opted out, or no connection string)
@@ -85,9 +86,13 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
 
     def finish(self, outcome: Outcome, next_attempt: str | None = None) -> "DrainReport":
         """Set why the drain stopped; a drain that ran to the end says whether all was accepted."""
+        lost = {"expired": self.expired, "evicted": self.evicted, "quarantined": self.quarantined}
         if outcome is Outcome.EMPTY and self.rejected:
             outcome = Outcome.REJECTED
             self.detail = self.detail or f"the service rejected {self.rejected}: {self.rejection}"
+        elif outcome is Outcome.EMPTY and any(lost.values()):
+            outcome = Outcome.LOST  # not every pending event was accepted: exit code 0 would hide them
+            self.detail = self.detail or "dropped unsent: " + ", ".join(f"{n} {w}" for w, n in lost.items() if n)
         elif outcome is Outcome.EMPTY and self.sent:
             outcome = Outcome.DELIVERED
         self.outcome = outcome

@@ -299,3 +299,18 @@ def test_resources_in_several_regions_report_them_all():
     resources = ({"resourceType": "Microsoft.Web/sites", "location": "westus3"},
                  {"resourceType": "Microsoft.Sql/servers", "location": "East US"})
     assert build(invocation(resources=resources)).properties["location"] == "westus3,eastus"
+
+
+def test_a_typed_value_that_is_also_a_parameter_name_is_masked_in_the_error():
+    given = {"name": "location", "location": "westus3"}
+    text = error_text(RuntimeError("project location could not be created"), given,
+                      json.dumps({"name": "***", "location": "westus3"}))
+    assert "location" not in text and "***" in text
+
+
+def test_an_error_without_a_message_is_written_as_the_sender_will_send_it():
+    from telemetry_sender.privacy.recheck import recheck_property
+
+    for error in (UnicodeDecodeError("utf-8", b"", 0, 1, ""), ValueError(), KeyError()):
+        written = error_text(error, {}, "{}")
+        assert written and recheck_property("error", written) == written

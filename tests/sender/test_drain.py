@@ -238,6 +238,7 @@ def test_corrupt_files_are_quarantined_and_the_rest_sent(layout, clock):
     responses.post(URL, json=ok(2))
     report = run(layout, clock)
     assert report.quarantined == 1 and sent_ids() == ids
+    assert report.outcome == "lost" and not report.outcome.all_accepted  # not "delivered": one was dropped
     assert (layout.quarantine / bad).read_bytes() == b"{not json"  # unchanged
     assert json.loads((layout.quarantine / f"{bad}.why.json").read_text())["reason"] == "corrupt: not JSON"
     assert load_state(layout.state_file)["lost"]["quarantined"] == 1

@@ -60,3 +60,13 @@ def test_state_files_from_before_the_trimmed_counter_still_load():
     state = merge_saved({"lost": {"expired": 2}})
     DrainReport().trim(state, 2)
     assert state["trimmed"] == 2 and state["lost"]["expired"] == 2
+
+
+def test_events_dropped_unsent_are_never_reported_as_delivered():
+    report = DrainReport(sent=2, quarantined=1).finish(Outcome.EMPTY)
+    assert report.outcome is Outcome.LOST and not report.outcome.all_accepted
+    assert report.detail == "dropped unsent: 1 quarantined"
+    expired = DrainReport(expired=3, evicted=1).finish(Outcome.EMPTY)
+    assert expired.outcome is Outcome.LOST and expired.detail == "dropped unsent: 3 expired, 1 evicted"
+    assert DrainReport(sent=1, rejected=1, expired=1).finish(Outcome.EMPTY).outcome is Outcome.REJECTED
+    assert DrainReport(sent=1).finish(Outcome.EMPTY).outcome is Outcome.DELIVERED
