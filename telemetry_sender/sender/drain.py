@@ -412,10 +412,12 @@ def _drain_held(
             return Outcome.UNSAFE, None
         try:
             again = ownership.acquire(ctx.layout)
-        except OSError:
-            again = None
-        if again is None:
-            return outcome, None  # a newer sender has it (or the lock file became unusable)
+        except OSError as exc:
+            ctx.report.detail = f"pending events wait: the lock file became unusable ({type(exc).__name__})"
+            return Outcome.UNSAFE, None
+        if again is None:  # events wait for the newer sender that has the lock: not "empty"
+            ctx.report.detail = "pending events wait for another sender, which holds the lock"
+            return Outcome.LOCKED, None
         held = again
 
 

@@ -259,3 +259,25 @@ def test_a_lock_on_a_replaced_file_does_not_count(layout):
     os.rename(layout.lock_file, layout.root / "old.lock")
     assert lock.adopt(os.dup(held.fd), layout.lock_file) is None
     assert lock.try_acquire(layout.lock_file) is not None  # a fresh file: a fresh lock
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+@pytest.mark.parametrize("taken_by, outcome", [("another sender", "locked"), ("nobody: the lock file broke", "unsafe")])
+def test_events_left_waiting_after_the_lock_was_let_go_are_not_reported_empty(layout, clock, monkeypatch,
+                                                                              taken_by, outcome):
+    from telemetry_sender.sender import drain as drain_module, ownership
+
+    spool_events(layout, 1)
+    responses.post(URL, json=ok(1))
+    handed = lock.try_acquire(layout.lock_file)
+
+    def retake(_layout):
+        if taken_by == "another sender":
+            return None
+        raise IsADirectoryError("sender.lock is not a regular file")
+
+    monkeypatch.setattr(ownership, "acquire", retake)  # between passes the lock went elsewhere,
+    monkeypatch.setattr(drain_module.store, "has_pending", lambda _layout: True)  # and a command wrote an event
+    report = run(layout, clock, lock=handed)
+    assert report.sent == 1 and report.outcome == outcome and not report.outcome.all_accepted
+    assert "pending events wait" in report.detail
