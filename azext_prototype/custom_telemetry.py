@@ -42,6 +42,12 @@ def _error(message: str) -> Exception:
     return CLIError(message)
 
 
+def _unsafe_root(layout: Any, exc: OSError) -> Exception:
+    """The clean error for a spool root that is a link or not a folder (nothing under it is read)."""
+    why = _printable(exc.strerror or str(exc))
+    return _error(f"the spool root {_printable(str(layout.root))} is not a real folder ({why}); nothing read")
+
+
 def _for_output(cmd, value):
     """`value` as az will print it: with `-o tsv` (raw text) every string from the spool is escaped.
 
@@ -61,8 +67,14 @@ def telemetry_status(cmd) -> dict[str, Any]:
     """Whether telemetry is on and why, what is pending since when, the last attempt, the losses."""
     from azext_prototype.output_keys import status_to_az
     from telemetry_sender.support.command import collect_status
+    from telemetry_sender.support.reader import UnsafeRootError
 
-    return _for_output(cmd, status_to_az(collect_status(_layout(), os.environ, datetime.now(timezone.utc))))
+    layout = _layout()
+    try:
+        status = collect_status(layout, os.environ, datetime.now(timezone.utc))
+    except UnsafeRootError as exc:
+        raise _unsafe_root(layout, exc) from None
+    return _for_output(cmd, status_to_az(status))
 
 
 def telemetry_status_table(result: dict[str, Any]) -> list[OrderedDict]:
@@ -88,9 +100,14 @@ def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=
         raise InvalidArgumentValueError("--last must be 1 or more")
     from azext_prototype.output_keys import show_item_to_az
     from telemetry_sender.support.command import collect_show
+    from telemetry_sender.support.reader import UnsafeRootError
 
     layout = _layout()
-    items = collect_show(layout, last=last, command=command_name, failed=bool(failed), include_all=bool(include_all))
+    try:
+        items = collect_show(layout, last=last, command=command_name, failed=bool(failed),
+                             include_all=bool(include_all))
+    except UnsafeRootError as exc:
+        raise _unsafe_root(layout, exc) from None
     if not items and _output_format(cmd) == "table":
         # az prints a bare newline for an empty table; say it in words on stderr instead.
         from knack.log import get_logger
@@ -180,7 +197,7 @@ def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
         if report is None:
             raise _error(f"the ingestion endpoint did not answer within {FLUSH_LIMIT_SECONDS:.0f} s "
                          "(a name lookup or connection hung); the events stay pending and are sent later.")
-        locked = str(getattr(report.outcome, "value", report.outcome)) == "locked"
+        locked = report.outcome == "locked"  # an Outcome, a str enum
         if not locked or not wait or time.monotonic() >= deadline:
             return report
 
@@ -197,15 +214,12 @@ def telemetry_flush(cmd, wait=False) -> dict[str, Any]:
     if report is None:
         raise _error(f"a background sender was still sending from {layout.root} after {WAIT_SECONDS:.0f} s; "
                      "nothing was flushed. Run the flush again later.")
-    progress.finish(report.summary())
+    progress.finish(_printable(report.summary()))  # the service's message is in it
     from telemetry_sender.support.render import flush_problem
 
     failure = flush_problem(report, str(layout.root), settings.reason, WAIT_SECONDS)
     if failure:
-        raise _error(failure)
-    if report.rejected and not quiet:
-        sys.stderr.write(f"WARNING: the service rejected {report.rejected} events for good; "
-                         "'az prototype telemetry show --all' shows them with its message.\n")
+        raise _error(failure)  # every outcome but empty/delivered, rejections included
     from azext_prototype.output_keys import report_to_az
 
     return report_to_az(dict(report.to_dict(), spool=str(layout.root)))
@@ -236,7 +250,7 @@ def telemetry_purge(cmd, yes=False, include_all=False) -> dict[str, Any]:
     result = run_purge(layout, include_all=bool(include_all), yes=bool(yes), confirm=confirm,
                        status_hint="'az prototype telemetry status'")
     for entry in result.skipped:
-        sys.stderr.write(f"WARNING: left alone: {_printable(entry.path)}: {entry.reason}\n")
+        sys.stderr.write(f"WARNING: left alone: {_printable(entry.path)}: {_printable(entry.reason)}\n")
     if result.outcome is not PurgeOutcome.DONE:
         raise _error(result.message)
     from azext_prototype.output_keys import report_to_az

@@ -26,7 +26,12 @@ def format_event(item: Mapping[str, Any]) -> str:
 
 
 def format_answer(record: RequestRecord) -> str:
-    """One line for an answer that is not a plain 200: what was asked, what came back, and why."""
+    """One line for an answer that is not a plain 200: what was asked, what came back, and why (a client's
+    path and the values the service's messages repeat are escaped, as every line shown)."""
+    return printable(_answer_line(record))
+
+
+def _answer_line(record: RequestRecord) -> str:
     scripted = " (scripted)" if record.rule is not None else ""
     where = f"{record.method} {record.path}"
     if record.outcome == "dropped":

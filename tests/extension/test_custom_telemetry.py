@@ -36,3 +36,16 @@ def test_a_finished_drain_returns_its_report_and_errors_propagate(monkeypatch, t
     monkeypatch.setattr("telemetry_sender.sender.drain.drain", failing_drain)
     with pytest.raises(ValueError, match="boom"):
         custom_telemetry.bounded_drain(SpoolLayout(tmp_path), None, None, limit=10)
+
+
+@pytest.mark.parametrize("view", ["status", "show"])
+def test_a_spool_root_that_is_a_symlink_is_a_clean_error_in_az_not_a_crash(monkeypatch, tmp_path, view):
+    from knack.util import CLIError
+
+    (tmp_path / "azure" / "prototype").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "azure" / "prototype" / "telemetry").symlink_to(tmp_path / "elsewhere")
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure"))
+    run = custom_telemetry.telemetry_status if view == "status" else custom_telemetry.telemetry_show
+    with pytest.raises(CLIError, match="is not a real folder"):
+        run(cmd=None)
