@@ -347,10 +347,10 @@ def _start_sender(root: str, endpoint: str, env: Mapping[str, str]) -> str:
         return "sender not started (one is running, or the service asked to wait)"
     try:
         from telemetry_sender.sender.spawn import start_sender  # only when one is due
-    except BaseException:
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # the event is written: say what failed
         if lock_fd >= 0:
             os.close(lock_fd)  # no sender will hold it: let the next command try
-        raise
+        return f"sender not started ({type(exc).__name__})"
     try:  # start_sender closes our copy of the lock, started or not
         return f"sender started (pid {start_sender(root, env, lock_fd if lock_fd >= 0 else None)})"
     except OSError as exc:
@@ -411,7 +411,10 @@ def record(
     tracer.phase("spawn")
     tracer.written(source, path, sender)
     if not quiet:
-        _first_use_notice(os.path.dirname(root), stream, tracer)
+        try:
+            _first_use_notice(os.path.dirname(root), stream, tracer)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a closed stderr: the event is written
+            logger.debug("telemetry first-use notice not shown (%s)", type(exc).__name__)
     return Path(path)
 
 

@@ -6,6 +6,7 @@ import errno
 import io
 import json
 import logging
+import sys
 import os
 import stat
 from types import SimpleNamespace
@@ -413,3 +414,23 @@ def test_no_notice_when_disabled(tmp_path):
     env = make_env(tmp_path, DO_NOT_TRACK="1")
     record(inv(), env=env, cwd=str(tmp_path), stream=stream)
     assert stream.getvalue() == "" and not (tmp_path / "azure" / "prototype").exists()
+
+
+def test_an_event_written_is_reported_written_even_when_the_sender_module_cannot_load(tmp_path, monkeypatch, caplog):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_spawn(name, *args, **kwargs):
+        if name == "telemetry_sender.sender.spawn":
+            raise ImportError("broken install")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_spawn)
+    monkeypatch.delitem(sys.modules, "telemetry_sender.sender.spawn", raising=False)
+    env = make_env(tmp_path)
+    with caplog.at_level(logging.DEBUG):
+        path = record(inv(), env=env, cwd=str(tmp_path))
+    assert path is not None and spool_files(env) == [path]
+    assert "sender not started (ImportError)" in caplog.text
+    assert try_acquire(SpoolLayout.default(env).lock_file) is not None  # the claimed lock was let go
