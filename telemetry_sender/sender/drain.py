@@ -159,6 +159,10 @@ class _BatchSource:
             except (ValueError, RecursionError):  # NaN slipped in, or too deep to encode again
                 self._quarantine(lease, name, "corrupt: not serializable", now)
                 continue
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # a file we did not foresee
+                # must not stop every later sender at the same oldest file: set it aside, say what broke
+                self._quarantine(lease, name, f"unreadable: {type(exc).__name__} while checking it", now)
+                continue
             return _Item(name, lease, envelope, data, trimmed)
         return None
 

@@ -603,3 +603,26 @@ def test_the_endpoint_and_key_of_an_attempt_are_recorded_for_support(layout, clo
     target = load_state(layout.state_file)["target"]
     assert target["endpoint"] == ENDPOINT and target["sent_to"] == ENDPOINT
     assert target["ikey"] == settings_for(ENDPOINT).connection.instrumentation_key
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_file_whose_check_fails_unforeseen_is_set_aside_and_the_rest_sent(layout, clock, monkeypatch):
+    from telemetry_sender.sender import drain as drain_module
+
+    ids = spool_events(layout, 3)
+    real = drain_module.enforce_dictionary
+    calls = []
+
+    def breaks_on_the_first(envelope, ikey, name):
+        calls.append(name)
+        if len(calls) == 1:
+            raise TypeError("a shape nobody foresaw")
+        return real(envelope, ikey, name)
+
+    monkeypatch.setattr(drain_module, "enforce_dictionary", breaks_on_the_first)
+    responses.post(URL, json=ok(2))
+    report = run(layout, clock)
+    assert report.quarantined == 1 and sent_ids() == ids[1:] and report.outcome == "lost"
+    why = json.loads((layout.quarantine / f"{calls[0]}.why.json").read_text())["reason"]
+    assert why == "unreadable: TypeError while checking it"
+    assert list(layout.spool.iterdir()) == []  # nothing left claimed
