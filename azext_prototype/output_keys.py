@@ -22,6 +22,7 @@ STATUS_PATHS: dict[str, tuple[str, ...]] = {
     "spool": ("spool",),
     "pending": ("pending",),
     "pending_bytes": ("pendingBytes",),
+    "pending_unknown": ("pendingUnknown",),  # why the pending count is null: spool/ could not be read
     "leased": ("leased",),
     "oldest": ("oldest",),
     "newest": ("newest",),

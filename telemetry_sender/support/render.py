@@ -124,11 +124,10 @@ def status_sections(doc: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, s
     return [(SPOOL_SECTION, _spool_lines(doc, now)), (MACHINE_SECTION, _machine_lines(doc))]
 
 
-def _spool_lines(doc: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]:
-    lines = [("Spool", str(doc["spool"]))]
-    hints = doc.get("copied_hints") or []
-    if doc.get("looks_copied"):
-        lines.append(("Looks copied", "yes: " + "; ".join(hints)))
+def _pending_text(doc: Mapping[str, Any], now: datetime) -> str:
+    """How many events wait, since when; "unknown" (and why) when spool/ could not be read."""
+    if doc.get("pending_unknown"):
+        return f"unknown: {doc['pending_unknown']}"
     pending = f"{plural(doc['pending'], 'event')}, {size_text(doc['pending_bytes'])}"
     if doc.get("leased_by_dead_sender"):
         pending += (f" ({doc['leased_by_dead_sender']} claimed by a sender that is no longer running: "
@@ -137,7 +136,15 @@ def _spool_lines(doc: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]
         pending += f" ({doc['leased']} claimed by a sender)"
     if doc.get("oldest"):
         pending += f", oldest {doc['oldest']} ({ago(doc['oldest'], now)})"
-    lines.append(("Pending", pending))
+    return pending
+
+
+def _spool_lines(doc: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]:
+    lines = [("Spool", str(doc["spool"]))]
+    hints = doc.get("copied_hints") or []
+    if doc.get("looks_copied"):
+        lines.append(("Looks copied", "yes: " + "; ".join(hints)))
+    lines.append(("Pending", _pending_text(doc, now)))
     lines.append(("Last attempt", _last_attempt_text(doc, now)))
     if doc.get("last_detail"):
         lines.append(("Service message", str(doc["last_detail"])))

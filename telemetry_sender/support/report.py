@@ -300,7 +300,8 @@ def build_status(
     pending = sorted((f for f in files if f.state in (PENDING, LEASED)), key=lambda f: f.name)
     state = merge_saved(state_doc)  # as the sender reads it
     previous = _other_endpoint(state, settings)
-    if state.get("endpoint") not in (None, settings.endpoint_id) and settings.endpoint_id:
+    own = root == folder.this_machine_root  # a copied folder's state is its machine's, whatever ours says
+    if own and state.get("endpoint") not in (None, settings.endpoint_id) and settings.endpoint_id:
         # The backoff, redirect and last attempt belong to an endpoint no longer configured.
         state.update(next_attempt=None, last_attempt=None, redirect=None, consecutive_failures=0)
     leased = sum(1 for f in pending if f.state == LEASED)
@@ -311,6 +312,8 @@ def build_status(
     target = state.get("target") if isinstance(state.get("target"), dict) else {}
     redirect_live = bool(redirect) and (parse_time(redirect.get("expires")) or now) > now
     hints = copied_hints(root, folder, sender_running)
+    # spool/ itself unopened or unlisted: its events are not known to be 0 (null, and why).
+    unread = next((f"spool/ {s.reason}" for s in folder.skipped if s.path == "spool"), None)
     return {
         "enabled": settings.enabled,
         "reason": settings.reason,
@@ -318,8 +321,9 @@ def build_status(
         "endpoint_host": endpoint_host(settings.endpoint),
         "redirect_host": endpoint_host(redirect.get("endpoint")) if redirect_live else None,
         "spool": root,
-        "pending": len(pending),
-        "pending_bytes": sum(f.size for f in pending),
+        "pending": None if unread else len(pending),
+        "pending_bytes": None if unread else sum(f.size for f in pending),
+        "pending_unknown": unread,
         "leased": leased,
         # Claims of a sender that is no longer running: the next sender (or `send`) takes them back at once.
         "leased_by_dead_sender": 0 if sender_running else leased,

@@ -47,3 +47,24 @@ def test_the_history_the_sender_keeps_is_shown():
 def test_a_problem_with_our_own_files_is_shown():
     doc = build(problems=["sender.lock is a folder: the next sender sets it aside"])
     assert "Not sending" in render.render_status(doc)
+
+
+def test_a_copied_folders_backoff_is_its_own_whatever_this_machine_is_configured_for():
+    saved = {"endpoint": EARLIER, "next_attempt": "2026-11-30T12:00:30.000000Z", "consecutive_failures": 2,
+             "last_attempt": {"time": "2026-11-30T11:59:00.000000Z", "outcome": "retry", "status": None,
+                              "detail": "network error: connect"}}
+    doc = report.build_status(root="/copy/telemetry", files=(LEASED,), oldest_envelope=None, state_doc=saved,
+                              state_problem=None, settings=SETTINGS, sender_running=False, now=STATUS_AT,
+                              folder=report.FolderFacts(this_machine_root="/home/me/.azure/prototype/telemetry"))
+    assert doc["next_attempt"] == "2026-11-30T12:00:30.000000Z" and doc["last_outcome"] == "retry"
+    assert doc["backing_off"] is True and doc["consecutive_failures"] == 2
+
+
+def test_an_unreadable_spool_folder_is_not_reported_as_nothing_pending():
+    from telemetry_sender.spool.safe_dir import Kind, Skipped
+
+    folder = report.FolderFacts(this_machine_root="/r", skipped=(Skipped("spool", Kind.FOLDER, "not opened: EACCES"),))
+    doc = report.build_status(root="/r", files=(), oldest_envelope=None, state_doc=None, state_problem=None,
+                              settings=SETTINGS, sender_running=False, now=STATUS_AT, folder=folder)
+    assert doc["pending"] is None and doc["pending_unknown"] == "spool/ not opened: EACCES"
+    assert "unknown: spool/ not opened: EACCES" in render.render_status(doc)
