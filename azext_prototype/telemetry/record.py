@@ -12,14 +12,13 @@ Disabled telemetry touches nothing on disk.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
 from azext_prototype.telemetry.event import Invocation, ProjectFacts, build_event, iso_utc, new_event_id
-from azext_prototype.telemetry.names import DEBUG_ENV_VAR, NOTICE_MARKER, logger
+from azext_prototype.telemetry.names import DEBUG_ENV_VAR, NOTICE_MARKER, logger, story_wanted
 from telemetry_sender import VERSION
 from telemetry_sender.privacy.rules import is_guid
 from telemetry_sender.recording import (
@@ -266,7 +265,7 @@ class Tracer:
 
     def telling(self) -> bool:
         """True when someone will read the story (echo, or az's --debug): worth wording the reasons."""
-        return self.echo is not None or logger.isEnabledFor(logging.DEBUG)
+        return self.echo is not None or story_wanted()
 
     def off(self, reason: str) -> None:
         """Telemetry is off: nothing is written or started."""

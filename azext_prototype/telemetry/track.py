@@ -8,11 +8,10 @@ opted-out command imports nothing; the recorder itself is imported only to recor
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
-from azext_prototype.telemetry.names import DEBUG_ENV_VAR, logger
+from azext_prototype.telemetry.names import logger, story_wanted
 from telemetry_sender.recording import surely_off
 
 TYPE_CHECKING = False  # typing costs a millisecond to import where az has not loaded it yet
@@ -61,22 +60,6 @@ def collect_telemetry_setting(cmd: Any) -> tuple[bool, str | None]:
         return False, None
 
 
-def _telling_the_story() -> bool:
-    """True under `az --debug` or AZ_PROTOTYPE_TELEMETRY_DEBUG: then even "off" is explained, by the recorder.
-
-    knack keeps its `cli` loggers at DEBUG on every run and filters in its handlers, so
-    the handlers are asked, not the logger's level.
-    """
-    if os.environ.get(DEBUG_ENV_VAR):
-        return True
-    node: Any = logger
-    while node is not None:
-        if any(handler.level <= logging.DEBUG for handler in node.handlers):
-            return True
-        node = node.parent if node.propagate else None
-    return False
-
-
 def _record_safely(  # pylint: disable=too-many-positional-arguments  # the call's facts, passed on once from the wrapper
     command_name: str, resources: Resources, func: Callable, args: tuple, kwargs: dict,
     error: BaseException | None, time_ns: int, started: float,
@@ -85,7 +68,7 @@ def _record_safely(  # pylint: disable=too-many-positional-arguments  # the call
     try:
         cmd = find_cmd(args, kwargs)
         az_setting = collect_telemetry_setting(cmd) if cmd is not None else (False, None)
-        if surely_off(os.environ, az_setting[1]) and not _telling_the_story():
+        if surely_off(os.environ, az_setting[1]) and not story_wanted():
             return  # off: nothing imported, nothing touched
         from azext_prototype.telemetry.record import (
             Invocation, bound_arguments, free_text_arguments, function_defaults, given_parameters, record,

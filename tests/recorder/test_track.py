@@ -67,3 +67,17 @@ def test_off_under_debug_still_says_why(tmp_path):
     seen = run_child(tmp_path, None, DO_NOT_TRACK="1", AZ_PROTOTYPE_TELEMETRY_DEBUG="1")
     assert "azext_prototype.telemetry.record" in seen["added"]  # the recorder tells the story
     assert not (tmp_path / "azure" / "prototype" / "telemetry").exists()
+
+
+@pytest.mark.parametrize("value, wanted", [("1", True), ("yes", True), ("0", False), ("no", False), ("", False)])
+def test_the_debug_variable_is_read_as_an_az_boolean_by_the_decorator_and_the_recorder_alike(monkeypatch, value,
+                                                                                             wanted):
+    from azext_prototype.telemetry import names
+    from azext_prototype.telemetry.record import Tracer
+
+    import logging
+
+    monkeypatch.setenv("AZ_PROTOTYPE_TELEMETRY_DEBUG", value)
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # pytest's own capture handler takes DEBUG
+    assert names.story_wanted() is wanted
+    assert Tracer().telling() is wanted
