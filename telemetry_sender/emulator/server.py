@@ -257,10 +257,6 @@ class Emulator:  # pylint: disable=too-many-instance-attributes  # the server, i
     # Addresses
 
     @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
     def port(self) -> int:
         return self._port
 

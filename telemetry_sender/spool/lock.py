@@ -42,12 +42,6 @@ class SpoolLock:
             os.close(self._fd)
             self._fd = None
 
-    def detach(self) -> None:
-        """Close this process's descriptor without unlocking: a child that inherited it keeps the lock."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
     def __enter__(self) -> "SpoolLock":
         return self
 

@@ -11,7 +11,7 @@ import pytest
 
 import azcli
 from azcli import assert_clean_error as _clean_error
-from azext_prototype.version import VERSION
+from telemetry_sender import VERSION
 from waiting import wait_until
 
 pytestmark = pytest.mark.az

@@ -13,7 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import azcli
-from azext_prototype.version import VERSION
+from telemetry_sender import VERSION
 
 pytestmark = pytest.mark.az
 

@@ -10,7 +10,7 @@ import pytest
 
 import azcli
 from azext_prototype.telemetry.event import PROPERTY_KEYS
-from azext_prototype.version import VERSION
+from telemetry_sender import VERSION
 from telemetry_sender.recording import ensure_private_dir
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import try_acquire

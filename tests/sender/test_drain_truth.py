@@ -22,7 +22,7 @@ from telemetry_sender.sender.transport import RequestsTransport
 from telemetry_sender.spool import lock, repair, store
 from telemetry_sender.spool.layout import SpoolLayout, lease_holder
 from telemetry_sender.spool.state import format_time, load_state, save_state
-from telemetry_sender.recording import backing_off, endpoint_id
+from telemetry_sender.recording import acquire_lock_fd, backing_off, endpoint_id
 
 ENDPOINT = "http://127.0.0.1:9"
 OTHER = "http://127.0.0.1:10"
@@ -245,9 +245,7 @@ def test_a_second_time_window_rejection_is_dead_lettered(layout, clock):
 
 def test_a_lock_handed_down_is_adopted_and_released(layout, clock):
     layout.root.mkdir(parents=True)
-    held = lock.try_acquire(layout.lock_file)
-    adopted = lock.adopt(os.dup(held.fd), layout.lock_file)
-    held.detach()
+    adopted = lock.adopt(acquire_lock_fd(layout.lock_file), layout.lock_file)  # as the spawner hands it down
     assert adopted is not None and lock.is_held(layout.lock_file)
     report = drain(layout, settings_for(ENDPOINT), manual=False, transport=object(), now=clock, lock=adopted)
     assert report.outcome == "empty" and not lock.is_held(layout.lock_file)
