@@ -14,7 +14,7 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -212,6 +212,7 @@ def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: I
         dropped = 0
     if not ctx.report.rejection:
         ctx.report.rejection = f"HTTP {rejection.status}: {rejection.message}"[:300]
+        ctx.report.rejection_status = rejection.status
     ctx.report.lose(state, LossReason.REJECTED)
     state_writes.drop(state, "rejected", dropped)
 
@@ -257,8 +258,7 @@ def _send_batch(ctx: _Context, state: dict[str, Any], items: list[_Item], restam
     if verdict.stop_pass:
         state_writes.record_failure(state, verdict, now, ctx.rng)
     else:
-        state_writes.record_answer(state, replace(verdict, rejected=tuple(
-            r for r in verdict.rejected if r.index not in resend)), now)
+        state_writes.record_answer(state, verdict, now, ctx.report)
     if resend:
         logger.info("re-stamping %d events the service refused for their time, sending once more", len(resend))
         fresh = _restamped(ctx, items, resend)

@@ -64,6 +64,7 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
     next_attempt: str | None = None
     detail: str = ""
     rejection: str = ""  # the service's message on the first event it rejected
+    rejection_status: int | None = None  # and its HTTP status
     claimed: int = 0  # files leased by this drain (how it notices that nothing more can be claimed)
 
     def __post_init__(self) -> None:

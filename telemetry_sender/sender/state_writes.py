@@ -15,6 +15,7 @@ from typing import Any
 
 from telemetry_sender.sender.backoff import next_wait
 from telemetry_sender.sender.policy import BatchVerdict
+from telemetry_sender.sender.report import DrainReport
 from telemetry_sender.spool.state import AttemptOutcome, count, format_time
 
 logger = logging.getLogger(__name__)
@@ -43,20 +44,22 @@ def record_failure(state: dict[str, Any], verdict: BatchVerdict, now: datetime, 
     return wait
 
 
-def record_answer(state: dict[str, Any], verdict: BatchVerdict, now: datetime) -> None:
-    """Clear the backoff after an answered batch; say whether its events were delivered or rejected."""
+def record_answer(state: dict[str, Any], verdict: BatchVerdict, now: datetime, so_far: DrainReport) -> None:
+    """Clear the backoff after an answered batch; say what this drain has had answered so far.
+
+    Cumulative, from the drain's report: a batch accepted after another was rejected must
+    not make `status` say "delivered" over the rejection.
+    """
     state.update(consecutive_failures=0, backoff_seconds=0, next_attempt=None)
-    accepted, rejected = len(verdict.accepted), len(verdict.rejected)
-    if accepted:
+    if verdict.accepted:
         state["last_success"] = format_time(now)
-    if rejected:
-        first = verdict.rejected[0]
-        outcome = AttemptOutcome.REJECTED
-        detail = f"{accepted} accepted, {rejected} rejected (HTTP {first.status}: {first.message})"[:300]
+    if so_far.rejected:
+        outcome, status = AttemptOutcome.REJECTED, so_far.rejection_status
+        detail = f"{so_far.sent} accepted, {so_far.rejected} rejected ({so_far.rejection})"[:300]
     else:
-        outcome, detail = AttemptOutcome.DELIVERED, verdict.detail or f"{accepted} sent"
-    state["last_attempt"] = {"time": format_time(now), "outcome": outcome.value, "status": verdict.status,
-                             "detail": detail}
+        outcome, status = AttemptOutcome.DELIVERED, verdict.status
+        detail = verdict.detail or f"{so_far.sent} sent"
+    state["last_attempt"] = {"time": format_time(now), "outcome": outcome.value, "status": status, "detail": detail}
 
 
 def record_disabled(state: dict[str, Any], now: datetime, reason: str, deleted: int) -> None:

@@ -106,6 +106,25 @@ def test_some_accepted_some_rejected_is_still_rejected(layout, clock):
     assert load_state(layout.state_file)["last_attempt"]["outcome"] == "rejected"
 
 
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_later_accepted_batch_does_not_hide_an_earlier_rejection_in_status(layout, clock, monkeypatch):
+    from functools import partial
+
+    from telemetry_sender.sender import drain as drain_module
+    from telemetry_sender.sender.batch import BatchBuffer
+
+    monkeypatch.setattr(drain_module, "BatchBuffer", partial(BatchBuffer, max_items=2))
+    spool_events(layout, 4)
+    responses.post(URL, status=400, json={"itemsReceived": 2, "itemsAccepted": 0, "errors": [
+        {"index": 0, "statusCode": 400, "message": "bad field"}, {"index": 1, "statusCode": 400, "message": "bad"}]})
+    responses.post(URL, status=200, json=ok(2))
+    report = run(layout, clock)
+    assert (report.outcome, report.sent, report.rejected, report.batches) == ("rejected", 2, 2, 2)
+    last = load_state(layout.state_file)["last_attempt"]
+    assert (last["outcome"], last["status"]) == ("rejected", 400)
+    assert last["detail"] == "2 accepted, 2 rejected (HTTP 400: bad field)"
+
+
 # --- backoff and redirects belong to an endpoint ----------------------------------------------
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from helpers import FIXED_NOW
 from telemetry_sender.recording import backing_off, parse_time
 from telemetry_sender.sender import state_writes
+from telemetry_sender.sender.report import DrainReport
 from telemetry_sender.sender.policy import BatchVerdict, ItemRejection, VerdictKind
 from telemetry_sender.spool.state import empty_state
 
@@ -33,21 +34,42 @@ def test_a_hand_edited_failure_count_reads_as_zero():
     assert state["consecutive_failures"] == 1
 
 
+def _answered(state, report, verdict, now):
+    """What the drain does with one answered batch: count it into the report, then write the attempt."""
+    report.sent += len(verdict.accepted)
+    for rejection in verdict.rejected:
+        report.rejected += 1
+        report.rejection = report.rejection or f"HTTP {rejection.status}: {rejection.message}"
+        report.rejection_status = report.rejection_status or rejection.status
+    state_writes.record_answer(state, verdict, now, report)
+
+
 def test_an_answer_clears_the_backoff_and_says_delivered_only_when_nothing_was_rejected():
     state = empty_state()
     state_writes.record_failure(state, BatchVerdict(VerdictKind.RETRY, 500), FIXED_NOW, random.Random(3))
-    state_writes.record_answer(state, BatchVerdict(VerdictKind.ACCEPTED, 200, accepted=(0, 1)), FIXED_NOW)
+    _answered(state, DrainReport(), BatchVerdict(VerdictKind.ACCEPTED, 200, accepted=(0, 1)), FIXED_NOW)
     assert state["next_attempt"] is None and state["consecutive_failures"] == 0
-    assert state["last_attempt"]["outcome"] == "delivered" and parse_time(state["last_success"]) == FIXED_NOW
+    assert state["last_attempt"]["outcome"] == "delivered" and state["last_attempt"]["detail"] == "2 sent"
+    assert parse_time(state["last_success"]) == FIXED_NOW
     later = FIXED_NOW + timedelta(minutes=1)
     mixed = BatchVerdict(VerdictKind.PARTIAL, 206, accepted=(0,), rejected=(ItemRejection(1, 400, "bad field"),))
-    state_writes.record_answer(state, mixed, later)
-    assert state["last_attempt"]["outcome"] == "rejected"
+    _answered(state, DrainReport(), mixed, later)
+    assert state["last_attempt"]["outcome"] == "rejected" and state["last_attempt"]["status"] == 400
     assert state["last_attempt"]["detail"] == "1 accepted, 1 rejected (HTTP 400: bad field)"
     assert parse_time(state["last_success"]) == later  # one event did arrive
-    state_writes.record_answer(state, BatchVerdict(VerdictKind.REJECTED, 400, rejected=(ItemRejection(0, 400, "x"),)),
-                               later + timedelta(minutes=1))
+    _answered(state, DrainReport(), BatchVerdict(VerdictKind.REJECTED, 400, rejected=(ItemRejection(0, 400, "x"),)),
+              later + timedelta(minutes=1))
     assert parse_time(state["last_success"]) == later  # nothing arrived: the last success stays
+
+
+def test_a_batch_accepted_after_a_rejected_one_does_not_hide_the_rejection():
+    state, drain = empty_state(), DrainReport()
+    _answered(state, drain, BatchVerdict(VerdictKind.REJECTED, 400, rejected=(ItemRejection(0, 400, "bad time"),)),
+              FIXED_NOW)
+    _answered(state, drain, BatchVerdict(VerdictKind.ACCEPTED, 200, accepted=(0, 1, 2)), FIXED_NOW)
+    assert state["last_attempt"] == {"time": state["last_attempt"]["time"], "outcome": "rejected", "status": 400,
+                                     "detail": "3 accepted, 1 rejected (HTTP 400: bad time)"}
+    assert parse_time(state["last_success"]) == FIXED_NOW
 
 
 def test_dropped_dead_letters_are_counted_per_folder_over_a_planted_value():
