@@ -9,12 +9,15 @@ Time has three names, one per meaning:
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from telemetry_sender.recording import ConnectionString
+from telemetry_sender.recording import (
+    LOCK_FILENAME, ConnectionString, backing_off, claim_sender_lock, read_saved_state,
+)
 from telemetry_sender.settings import TelemetrySettings
 from telemetry_sender.spool.envelope import PROPERTY_KEYS, build_envelope
 from telemetry_sender.spool.layout import SpoolLayout
@@ -97,3 +100,19 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+def sender_due(root, now: datetime | None = None, endpoint: str | None = None) -> bool:
+    """Would a command start a sender now: recording.claim_sender_lock's question, asked without taking the lock."""
+    from telemetry_sender.spool.lock import is_held
+
+    return not is_held(os.path.join(root, LOCK_FILENAME)) and not backing_off(
+        read_saved_state(root), now or datetime.now(timezone.utc), endpoint)
+
+
+def start_sender_if_due(root, env: Mapping[str, str] | None = None, endpoint: str | None = None, **kwargs) -> int | None:
+    """What the recorder does once its event is written: claim the right (backoff, then the lock), then start."""
+    from telemetry_sender.spawn import start_sender
+
+    lock_fd = claim_sender_lock(root, endpoint)
+    return None if lock_fd is None else start_sender(root, env, lock_fd, **kwargs)

@@ -345,7 +345,7 @@ def _start_sender(root: str, endpoint: str, env: Mapping[str, str]) -> str:
     if lock_fd is None:
         return "sender not started (one is running, or the service asked to wait)"
     try:
-        from telemetry_sender.sender.spawn import start_sender  # only when one is due
+        from telemetry_sender.spawn import start_sender  # only when one is due
     except Exception as exc:  # pylint: disable=broad-exception-caught  # the event is written: say what failed
         if lock_fd >= 0:
             os.close(lock_fd)  # no sender will hold it: let the next command try

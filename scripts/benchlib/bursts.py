@@ -118,7 +118,8 @@ def _send(layout: SpoolLayout, env: dict[str, str]) -> dict[str, Any]:
 def measure_crash(tmp: Path, envelope: dict[str, Any], *, runs: int, count: int,
                   progress: Callable[[str], None]) -> list[dict[str, Any]]:
     """Per run: seconds from `kill -9` of a sender with a batch in flight to the next `send` ending."""
-    from telemetry_sender.sender.spawn import spawn_sender
+    from telemetry_sender.recording import claim_sender_lock
+    from telemetry_sender.spawn import start_sender
 
     results = []
     for run in range(runs):
@@ -129,7 +130,8 @@ def measure_crash(tmp: Path, envelope: dict[str, Any], *, runs: int, count: int,
             env = {**os.environ, CONNECTION_VAR: emulator.connection_string, "AZURE_CONFIG_DIR": str(config)}
             layout = SpoolLayout(config / "prototype" / "telemetry")
             fill_spool(layout, envelope, count)
-            pid = spawn_sender(layout, env)
+            lock_fd = claim_sender_lock(str(layout.root), None)  # what the recorder does: claim, then start
+            pid = start_sender(layout.root, env, lock_fd) if lock_fd is not None else None
             if not pid or not emulator.wait_for_requests(2, timeout=30):
                 raise RuntimeError("the sender to crash never sent its second batch")
             os.kill(pid, signal.SIGKILL)

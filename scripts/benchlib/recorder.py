@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -27,8 +28,8 @@ from benchlib.table import Row
 
 from azext_prototype.telemetry import track
 from telemetry_sender.spool.layout import SpoolLayout
+from telemetry_sender.recording import backing_off, read_saved_state
 from telemetry_sender.spool.lock import is_held
-from telemetry_sender.sender.spawn import should_spawn
 
 logger = logging.getLogger(__name__)
 SCENARIOS = ("off", "healthy", "down", "hanging", "throttling")
@@ -92,6 +93,11 @@ def scenario_env(scenario: Scenario) -> dict[str, str]:
     return env
 
 
+def sender_due(layout: SpoolLayout) -> bool:
+    """Would a command start a sender now (recording.claim_sender_lock's question, asked without the lock)."""
+    return not is_held(layout.lock_file) and not backing_off(read_saved_state(layout.root), datetime.now(timezone.utc))
+
+
 def _send_command(layout: SpoolLayout) -> list[str]:
     return [sys.executable, "-m", "telemetry_sender", "send", "--spool", str(layout.root)]
 
@@ -108,7 +114,7 @@ class ScenarioKeeper:
         """Make the condition true now; return what it is ("no sender due", "backing off", "locked by a sender")."""
         layout = scenario.layout
         env = scenario_env(scenario)
-        if scenario.name in ("down", "throttling") and should_spawn(layout):
+        if scenario.name in ("down", "throttling") and sender_due(layout):
             fill_spool(layout, self.envelope, 1)
             subprocess.run(_send_command(layout), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=60, check=False)
@@ -123,7 +129,7 @@ class ScenarioKeeper:
             return "telemetry off"
         if is_held(layout.lock_file):
             return "a sender holds the lock (hung)"
-        return "backing off" if not should_spawn(layout) else "no sender running: spawns one"
+        return "backing off" if not sender_due(layout) else "no sender running: spawns one"
 
     def keep(self) -> set[int]:
         return {self.hanging_sender.pid} if self.hanging_sender is not None else set()

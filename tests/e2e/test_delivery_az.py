@@ -116,7 +116,7 @@ def test_a_burst_of_50_az_commands_starts_one_sender_and_strands_nothing(emu, en
 
 
 def test_a_spawned_child_that_finds_the_lock_taken_exits_before_loading_anything(env, az_layout, tmp_path):
-    from telemetry_sender.sender.spawn import sender_argv
+    from telemetry_sender.spawn import sender_argv
 
     az_layout.root.mkdir(parents=True)
     held = try_acquire(az_layout.lock_file)
@@ -136,9 +136,9 @@ def test_kill_9_then_send_delivers_everything_in_the_same_run(emu, env, az_layou
     events = [make_envelope() for _ in range(700)]
     for envelope in events:
         write_event(az_layout, envelope)
-    from telemetry_sender.sender.spawn import spawn_sender
+    from helpers import start_sender_if_due
 
-    pid = spawn_sender(az_layout, env)
+    pid = start_sender_if_due(az_layout.root, env)
     assert pid and emu.wait_for_requests(2, timeout=30)
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: settled(az_layout.root), 30, "the killed sender to be gone")

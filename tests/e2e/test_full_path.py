@@ -1,5 +1,5 @@
 """The whole path with REAL processes: short-lived recorder processes write events and spawn the real
-detached sender (telemetry_sender.sender.spawn), which delivers to the real loopback emulator.
+detached sender (telemetry_sender.spawn), which delivers to the real loopback emulator.
 
 Every wait is a condition polled with a deadline; nothing asserts on timing.
 """
@@ -31,11 +31,12 @@ from waiting import wait_until
 pytestmark = pytest.mark.slow
 
 # A stand-in for the recorder inside az: write the events it is given, spawn a sender
-# unless one is running or backing off (telemetry_sender.sender.spawn), print its pid, exit.
+# unless one is running or backing off (recording.claim_sender_lock, spawn.start_sender), print its pid, exit.
 RECORDER = r"""
 import json, sys
 from pathlib import Path
-from telemetry_sender.sender import spawn
+from telemetry_sender import spawn
+from telemetry_sender.recording import claim_sender_lock
 from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import lease_name, parse_lease_name
 from telemetry_sender.spool.write import write_event
@@ -45,7 +46,8 @@ for line in sys.stdin:
     if line.strip():
         write_event(layout, json.loads(line))
 layout.root.mkdir(parents=True, exist_ok=True)
-print(spawn.spawn_sender(layout) if spawn.should_spawn(layout) else 0)
+lock_fd = claim_sender_lock(layout.root, None)
+print(spawn.start_sender(layout.root, None, lock_fd) if lock_fd is not None else 0)
 """
 
 

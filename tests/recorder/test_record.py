@@ -19,7 +19,7 @@ from azext_prototype.telemetry import track
 from azext_prototype.telemetry import record as record_module
 from azext_prototype.telemetry.event import PROPERTY_KEYS, Invocation
 from azext_prototype.telemetry.record import project_dir_for, record
-from telemetry_sender.sender import spawn as spawn_module
+from telemetry_sender import spawn as spawn_module
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import try_acquire
 from telemetry_sender.spool.state import empty_state, save_state
@@ -422,12 +422,12 @@ def test_an_event_written_is_reported_written_even_when_the_sender_module_cannot
     real_import = builtins.__import__
 
     def no_spawn(name, *args, **kwargs):
-        if name == "telemetry_sender.sender.spawn":
+        if name == "telemetry_sender.spawn":
             raise ImportError("broken install")
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_spawn)
-    monkeypatch.delitem(sys.modules, "telemetry_sender.sender.spawn", raising=False)
+    monkeypatch.delitem(sys.modules, "telemetry_sender.spawn", raising=False)
     env = make_env(tmp_path)
     with caplog.at_level(logging.DEBUG):
         path = record(inv(), env=env, cwd=str(tmp_path))

@@ -130,7 +130,7 @@ def test_a_later_accepted_batch_does_not_hide_an_earlier_rejection_in_status(lay
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_changed_connection_string_starts_fresh(layout, clock):
-    from telemetry_sender.sender.spawn import should_spawn
+    from helpers import sender_due
 
     spool_events(layout, 1)
     responses.post(OTHER + "/v2.1/track", status=503)
@@ -138,9 +138,8 @@ def test_a_changed_connection_string_starts_fresh(layout, clock):
     state = load_state(layout.state_file)
     assert state["endpoint"] == endpoint_id(OTHER, "00000000-0000-0000-0000-000000000001")
     assert backing_off(state, SESSION_START, state["endpoint"])
-    env_new = {"APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=k;IngestionEndpoint={ENDPOINT}"}
-    env_old = {"APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={OTHER}"}
-    assert should_spawn(layout, SESSION_START, env=env_new) and not should_spawn(layout, SESSION_START, env=env_old)
+    new, old = endpoint_id(ENDPOINT, "k"), endpoint_id(OTHER, "00000000-0000-0000-0000-000000000001")
+    assert sender_due(layout.root, SESSION_START, new) and not sender_due(layout.root, SESSION_START, old)
     responses.post(URL, json=ok(1))
     report = run(layout, clock, manual=False)  # automatic: the old endpoint's backoff does not hold it back
     assert report.outcome == "delivered"

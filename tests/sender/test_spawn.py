@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry_sender.sender import spawn
+from helpers import start_sender_if_due
+from telemetry_sender import spawn
 from telemetry_sender.spool.layout import SpoolLayout
 from waiting import wait_until
 
@@ -84,11 +85,11 @@ def test_windows_arguments():
 
 @pytest.mark.skipif(not hasattr(os, "posix_spawn"), reason="POSIX only")
 def test_posix_file_actions():
-    actions = spawn.posix_file_actions("/dev/null", [7, 9])
-    assert (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0) in actions
-    assert (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0) in actions
-    assert (os.POSIX_SPAWN_DUP2, 1, 2) in actions
-    assert (os.POSIX_SPAWN_CLOSE, 7) in actions and (os.POSIX_SPAWN_CLOSE, 9) in actions
+    assert spawn.posix_file_actions("/dev/null") == [
+        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]  # the other inherited descriptors: closed by the child's bootstrap (below)
 
 
 @pytest.mark.slow
@@ -103,7 +104,7 @@ def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
     leaked_r, leaked_w = os.pipe()
     leaked = os.dup2(leaked_w, 57, inheritable=True)  # what a careless library in az might leave open
     try:
-        pid = spawn.spawn_sender(layout, env=dict(os.environ), package_parent=parent)
+        pid = start_sender_if_due(layout.root, env=dict(os.environ), package_parent=parent)
     finally:
         for fd in (leaked_r, leaked_w, leaked):
             os.close(fd)
@@ -124,25 +125,6 @@ def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
     os.waitpid(pid, 0)
 
 
-def test_should_spawn_respects_lock_and_backoff(tmp_path):
-    from datetime import datetime, timezone
-
-    from telemetry_sender.spool.lock import try_acquire
-    from telemetry_sender.spool.state import empty_state, save_state
-
-    layout = SpoolLayout(tmp_path)
-    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    assert spawn.should_spawn(layout, now)
-    held = try_acquire(layout.lock_file)
-    assert not spawn.should_spawn(layout, now)
-    held.release()
-    state = empty_state()
-    state["next_attempt"] = "2030-01-01T00:00:30.000000Z"
-    save_state(layout.state_file, state)
-    assert not spawn.should_spawn(layout, now)
-    assert spawn.should_spawn(layout, datetime(2030, 1, 1, 0, 1, tzinfo=timezone.utc))
-
-
 def test_lower_priority_on_a_real_child():
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
@@ -157,33 +139,16 @@ def test_lower_priority_on_a_real_child():
         child.communicate(b"")
 
 
-def test_no_child_is_started_while_a_sender_holds_the_lock(tmp_path, monkeypatch):
-    from telemetry_sender.spool.lock import try_acquire
-
-    layout = SpoolLayout(tmp_path / "root")
-    layout.root.mkdir()
-    started = []
-    monkeypatch.setattr(spawn, "_spawn_posix", lambda *a: started.append(a) or 1)
-    monkeypatch.setattr(spawn, "_spawn_popen", lambda *a: started.append(a) or 1)
-    held = try_acquire(layout.lock_file)
-    try:
-        assert spawn.spawn_sender(layout, env={}) is None and started == []
-    finally:
-        held.release()
-
-
-@pytest.mark.parametrize("given", ["root", "layout"])
-def test_a_spool_root_or_a_layout_names_the_same_spool(tmp_path, monkeypatch, given):
+def test_a_path_root_is_named_by_its_own_text(tmp_path, monkeypatch):
     root = tmp_path / "telemetry"
     root.mkdir()
     seen = []
     monkeypatch.setattr(spawn, "_spawn_posix", lambda argv, env, lock_fd: seen.append(argv) or 4242)
+    monkeypatch.setattr(spawn, "_spawn_popen", lambda argv, env, spool_root, keep: seen.append(argv) or 4242)
     monkeypatch.setattr(spawn, "lower_child_priority", lambda pid: "normal")
-    target = root if given == "root" else SpoolLayout(root)
-    assert spawn.spawn_sender(target, env={}) == 4242
+    assert spawn.start_sender(root, {}, None) == 4242
     argv = seen[0]
     assert argv[argv.index("--spool") + 1] == str(root)  # never a Path's own .root ("/")
-    assert (root / "sender.lock").exists()
 
 
 def test_a_failed_start_lets_the_lock_go(tmp_path, monkeypatch):

@@ -1,28 +1,30 @@
-"""Start the detached sender (DESIGN.md, "Rules that shape the flow").
+"""Start the detached sender (DESIGN.md, "Rules that shape the flow"): what a command does
+once its event is written and recording.claim_sender_lock says a sender is due.
 
 The command line carries only the spool path (argv shows in `ps`); the child starts
-in its own session with stdio on the null device, no inherited descriptors, idle
-CPU priority and the spool root as its working directory; `python -I` keeps the
-user's working directory and PYTHON* variables out of its imports, and a tiny
-bootstrap puts this package's folder on sys.path, because inside az it is only
-there by az's doing. Windows: CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP, never
-DETACHED_PROCESS (it flashes consoles and breaks stdio). Cheap to import.
+in its own session with stdio on the null device, idle CPU priority and the spool
+root as its working directory, and closes every other inherited descriptor first
+thing (work moved out of the command: listing them costs the command ~50 µs);
+`python -I` keeps the user's working directory and PYTHON* variables out of its
+imports, and a tiny bootstrap puts this package's folder on sys.path, because
+inside az it is only there by az's doing. Windows: CREATE_NO_WINDOW |
+CREATE_NEW_PROCESS_GROUP, never DETACHED_PROCESS (it flashes consoles and breaks
+stdio). Beside the floor (not in sender/) and cheap to import: the recorder loads
+it inside az whenever a sender is due.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from telemetry_sender.recording import (
-    LOCK_FILENAME, acquire_lock_fd, backing_off, endpoint_id, read_saved_state, unlock,
-)
+from telemetry_sender.recording import unlock
 
-if TYPE_CHECKING:  # the recorder spawns with a bare root: the layout module is not loaded for it
-    from telemetry_sender.spool.layout import SpoolLayout
+TYPE_CHECKING = False  # typing is loaded by az, but the annotations need nothing at run time
+if TYPE_CHECKING:
+    from typing import Any, Mapping
+
+    from telemetry_sender.recording import PathLike
 
 # Windows process-creation flags (winbase.h); spelled out so they can be tested anywhere.
 CREATE_NEW_PROCESS_GROUP = 0x00000200
@@ -31,9 +33,11 @@ BELOW_NORMAL_PRIORITY_CLASS = 0x00004000
 DETACHED_PROCESS = 0x00000008  # never used: listed so tests can assert its absence
 WINDOWS_CREATION_FLAGS = CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP | BELOW_NORMAL_PRIORITY_CLASS
 
-# abspath, not resolve(): the same folder without a realpath walk on every spawn
-PACKAGE_PARENT = Path(os.path.abspath(__file__)).parent.parent
-# Runs first in the child, started with `python -I -S`: move to the spool root; unless the
+# abspath, not resolve(): the same folder without a realpath walk (nor pathlib) on every spawn
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Runs first in the child, started with `python -I -S`: on POSIX, close every descriptor
+# above stdio but the lock handed down (the command's caller may have left some inheritable,
+# a pipe it waits on among them; one close_range call on Linux); move to the spool root; unless the
 # spawner passed its lock down (`--lock-fd`), take the lock *now* and exit at once when
 # another sender has it (a burst of commands leaves one sender, not one per command); then
 # wait (for at most 2 s) until the command that spawned us has exited, and only then pay
@@ -43,6 +47,8 @@ PACKAGE_PARENT = Path(os.path.abspath(__file__)).parent.parent
 _BOOTSTRAP = (
     "import os,sys,time\n"
     "a=sys.argv\n"
+    "k=int(a[a.index('--lock-fd')+1]) if '--lock-fd' in a else 2\n"
+    "if os.name=='posix':os.closerange(3,k);os.closerange(max(3,k+1),65536)\n"
     "os.chdir(a[a.index('--spool')+1])\n"
     "if '--background' in a and '--lock-fd' not in a:\n"
     " try:\n"
@@ -77,7 +83,7 @@ def user_site_of_this_process() -> str:
 
 
 def sender_argv(
-    executable: str, spool_root: str | os.PathLike[str], package_parent: Path = PACKAGE_PARENT, user_site: str = "",
+    executable: str, spool_root: PathLike, package_parent: PathLike = PACKAGE_PARENT, user_site: str = "",
     lock_fd: int | None = None,
 ) -> list[str]:
     """`<python> -I -S -c <bootstrap> send --spool <root> --background [--lock-fd N]`: no event data."""
@@ -86,7 +92,7 @@ def sender_argv(
     return argv + (["--lock-fd", str(lock_fd)] if lock_fd is not None else [])
 
 
-def windows_popen_kwargs(spool_root: str | os.PathLike[str]) -> dict[str, Any]:
+def windows_popen_kwargs(spool_root: PathLike) -> dict[str, Any]:
     """subprocess.Popen arguments for Windows: no console, own group, no inherited handles."""
     import subprocess
 
@@ -100,52 +106,13 @@ def windows_popen_kwargs(spool_root: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def should_spawn(layout: SpoolLayout, now: datetime | None = None, env: Mapping[str, str] | None = None) -> bool:
-    """False while a sender holds the lock or the backoff state says "not before T": what a command
-    decides (recording.claim_sender_lock), asked without taking the lock.
-
-    With `env`, only a backoff written for its connection string's endpoint counts.
-    """
-    endpoint = None
-    if env is not None:
-        from telemetry_sender.settings import resolve_settings
-
-        connection = resolve_settings(env, collect_telemetry=None).connection
-        endpoint = endpoint_id(connection.ingestion_endpoint, connection.instrumentation_key) if connection else None
-    from telemetry_sender.spool.lock import is_held  # not on the recorder's path (start_sender)
-
-    if is_held(layout.root / LOCK_FILENAME):
-        return False
-    return not backing_off(read_saved_state(layout.root), now or datetime.now(timezone.utc), endpoint)
-
-
-def _inheritable_fds() -> list[int]:
-    """Descriptors above stdio that a child would inherit (Python's own are close-on-exec)."""
-    try:
-        folder = "/proc/self/fd" if sys.platform.startswith("linux") else "/dev/fd"
-        candidates = [int(name) for name in os.listdir(folder)]
-    except (OSError, ValueError):
-        candidates = list(range(3, 256))
-    found = []
-    for fd in candidates:
-        if fd > 2:
-            try:
-                if os.get_inheritable(fd):
-                    found.append(fd)
-            except OSError:
-                pass  # closed meanwhile, or the directory's own descriptor
-    return found
-
-
-def posix_file_actions(devnull: str = os.devnull, inherited: Sequence[int] = ()) -> list[tuple]:
-    """stdio on the null device, every inheritable descriptor closed."""
-    actions: list[tuple] = [
+def posix_file_actions(devnull: str = os.devnull) -> list[tuple]:
+    """stdio on the null device (the child's bootstrap closes the other inherited descriptors)."""
+    return [
         (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]
-    actions.extend((os.POSIX_SPAWN_CLOSE, fd) for fd in inherited)
-    return actions
 
 
 def lower_child_priority(pid: int) -> str:
@@ -175,7 +142,7 @@ def _child_lock_fd(lock_fd: int) -> int:
 
 
 def _spawn_posix(argv: list[str], env: Mapping[str, str], lock_fd: int | None) -> int:
-    actions = posix_file_actions(inherited=_inheritable_fds())
+    actions = posix_file_actions()
     if lock_fd is not None:
         # Duplicated in the child only: our descriptor stays close-on-exec, so no other
         # process this one starts meanwhile can inherit the lock.
@@ -183,7 +150,7 @@ def _spawn_posix(argv: list[str], env: Mapping[str, str], lock_fd: int | None) -
     return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
 
 
-def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: str | os.PathLike[str], keep: int | None) -> int:
+def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: PathLike, keep: int | None) -> int:
     import subprocess
 
     if os.name == "nt":
@@ -201,41 +168,12 @@ def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: str | os.P
     return subprocess.Popen(argv, env=dict(env), **kwargs).pid
 
 
-def _lock_for_child(root: Path) -> tuple[bool, int | None]:
-    """(may spawn, the lock's descriptor to hand down): the child is the sender from its first instruction.
-
-    Taken here, before the spawn, so that of a burst of parallel commands only one starts a
-    sender. An unusable lock file (a planted folder or symlink) spawns without a lock: the
-    child's drain sets it aside. Windows locks are not handed down: the child takes its own.
-    """
-    if os.name == "nt":
-        return True, None
-    try:
-        fd = acquire_lock_fd(root / LOCK_FILENAME)
-    except OSError:
-        return True, None
-    return fd is not None, fd
-
-
-def spawn_sender(
-    layout: SpoolLayout | Path,
-    env: Mapping[str, str] | None = None,
-    executable: str | None = None,
-    package_parent: Path = PACKAGE_PARENT,
-) -> int | None:
-    """Start `send --background` for `layout` (or a spool root) detached from this process; its pid, or None when a
-    sender runs."""
-    root = Path(layout) if isinstance(layout, (str, os.PathLike)) else layout.root  # (a Path's own .root is "/")
-    may_spawn, lock_fd = _lock_for_child(root)
-    return start_sender(root, env, lock_fd, executable, package_parent) if may_spawn else None
-
-
 def start_sender(
-    root: str | os.PathLike[str],
+    root: PathLike,
     env: Mapping[str, str] | None,
     lock_fd: int | None,
     executable: str | None = None,
-    package_parent: Path = PACKAGE_PARENT,
+    package_parent: PathLike = PACKAGE_PARENT,
 ) -> int:
     """Start the sender for spool `root`, handing it the sender lock held as `lock_fd` (None: it takes its own).
 
