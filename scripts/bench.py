@@ -62,6 +62,7 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
                                              per_block=sizes["per_block"], progress=progress)
         cold = firstcall.measure_cold(tmp / "cold", endpoints, envelope, sizes["cold"], progress)
         phases = firstcall.measure_phases(tmp / "phases", endpoints, envelope, sizes["cold"], progress)
+        floors = firstcall.measure_floors(tmp / "floors", sizes["cold"], progress)
         alternatives = recorder.measure_alternatives(tmp / "alternatives", endpoints, envelope, progress=progress)
         progress("row 2: whole az commands (interleaved)")
         bench = azrun.AzBench(tmp / "az", endpoints)
@@ -83,7 +84,7 @@ def run(tmp: Path, quick: bool) -> tuple[list, list[str]]:
     finally:
         endpoints.close()
     rows = [*recorder.rows(measured), *firstcall.cold_rows(cold), *firstcall.phase_rows(phases),
-            *firstcall.whole_rows(cold),
+            *firstcall.whole_rows(cold), *firstcall.floor_rows(floors),
             *recorder.alternative_rows(measured, alternatives),
             *azrun.command_rows(commands), *imports.rows(imported), *senderrun.drain_rows(drain),
             *senderrun.memory_rows(memory), *azrun.latency_rows(latencies), *senderrun.cap_rows(cap),

@@ -1,9 +1,11 @@
-"""Rows 1b, 1d and 1e: the recorder's FIRST call in a fresh interpreter, which is what each az command pays.
+"""Rows 1b, 1d, 1e and 1f: the recorder's FIRST call in a fresh interpreter, which is what each az command pays.
 
 Each run is one child process that has loaded what az has loaded by then (the extension's
 package, azure.cli.core and the standard modules below), imports the telemetry package
 (timed: row 1e adds it) and makes one call (row 1b); row 1d splits that call by phase.
-The scenarios, their spools and the undecorated floor are row 1's (benchlib.recorder).
+Row 1f measures, in the same kind of process, what its parts cost with none of our code: one
+empty module's import and the first process start. The scenarios, their spools and the
+undecorated floor are row 1's (benchlib.recorder).
 """
 
 from __future__ import annotations
@@ -210,4 +212,63 @@ def phase_rows(samples: dict[str, list[float]]) -> list[Row]:
         if values:
             s = summarize(values)
             out.append(Row("1d", f"recorder, FIRST call, phase: {labels[name]}", str(s.n), *us_cells(s), "", "", ""))
+    return out
+
+
+# --- what the parts cost with none of our code (row 1f) -------------------------------------------
+
+_FLOORS = """
+import {preloaded}
+import os, sys, time
+import azext_prototype
+sys.path.insert(0, sys.argv[1])
+import bench_warm  # the folder's finder is made: the timed import pays only its own module
+started = time.perf_counter_ns()
+import bench_empty
+imported = time.perf_counter_ns() - started
+argv = [sys.executable, "-I", "-S", "-c", "0"]
+actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+           (os.POSIX_SPAWN_DUP2, 1, 2)]
+started = time.perf_counter_ns()
+pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions, setsid=True)
+spawned = time.perf_counter_ns() - started
+os.waitpid(pid, 0)
+print(imported / 1000, spawned / 1000)
+"""
+FLOOR_LABELS = {
+    "module": "import of one empty module (what each module on the path costs before its first byte)",
+    "spawn": "first os.posix_spawn of the interpreter (`python -I -S -c 0`, stdio on the null device, own session): "
+             "the start of any sender, none of our code",
+}
+
+
+def measure_floors(tmp: Path, runs: int, progress: Callable[[str], None]) -> dict[str, list[float]]:
+    """µs of an empty module's import and of the first process start, each in a fresh process like 1b's."""
+    folder = tmp / "floors"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("bench_warm", "bench_empty"):
+        (folder / f"{name}.py").write_text("")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(folder)], check=True, capture_output=True)
+    samples: dict[str, list[float]] = {name: [] for name in FLOOR_LABELS}
+    code = _FLOORS.format(preloaded=", ".join(AZ_PRELOADED))
+    for _ in range(runs):
+        quiet_disk()
+        done = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=str(tmp), capture_output=True,
+                              text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            raise RuntimeError("floor measurement failed:\n" + done.stderr[-2000:])
+        imported, spawned = (float(x) for x in done.stdout.strip().splitlines()[-1].split())
+        samples["module"].append(imported)
+        samples["spawn"].append(spawned)
+    progress(f"recorder: reference floors in {runs} fresh processes")
+    return samples
+
+
+def floor_rows(samples: dict[str, list[float]]) -> list[Row]:
+    """Row 1f: the parts of a first call that no code of ours can go below, on this machine, in this run."""
+    out = []
+    for name, label in FLOOR_LABELS.items():
+        s = summarize(samples[name])
+        out.append(Row("1f", f"reference, FIRST in a fresh process like 1b's: {label}", str(s.n), *us_cells(s),
+                       "", "", ""))
     return out

@@ -33,7 +33,10 @@ instances: healthy, down = a stopped emulator's refusing port, hanging = holds e
    Row 1e adds to each 1b arm the same process's import of azext_prototype.telemetry (timed
    after `import azext_prototype`, which brings azure.cli.core, az's own cost): the command's
    module pays that import on every command, so it is the whole telemetry cost of one command,
-   and moving code between the import and the call would not lower it. Before each
+   and moving code between the import and the call would not lower it. Row 1f times, in the
+   same kind of fresh process and with none of our code, the import of one empty module (its
+   finder already made) and the first os.posix_spawn of the interpreter: what each module on
+   the path and the start of any sender cost on this machine. Before each
    fresh-process run the bench calls os.sync(), so the write-back of what earlier rows wrote
    is not timed as the recorder's spool write.
    Alternatives, same envelope: a synchronous `requests.post(..., timeout=5)`
