@@ -134,10 +134,11 @@ def free_text_arguments(cmd: Any, names: Any) -> frozenset[str]:
     return frozenset(free)
 
 # --- The tenant and the project (cheap, never raise) --------------------------------------------
-# The tenant comes from az's profile file (never a subscription id). prototype.yaml is the
-# simple block mapping `init` writes (`project:` with name, id, location, environment,
-# iac_tool; `ai:` with provider, model); PyYAML costs milliseconds to import, so the
-# two-level scalars are read here directly and anything else is ignored.
+# The tenant comes from az's profile (the copy az parsed at start-up, else the file; never
+# a subscription id). prototype.yaml is the simple block mapping `init` writes (`project:`
+# with name, id, location, environment, iac_tool; `ai:` with provider, model); PyYAML costs
+# milliseconds to import, so the two-level scalars are read here directly and anything
+# else is ignored.
 
 
 PROFILE_FILE = "azureProfile.json"
@@ -158,9 +159,23 @@ def tenant_from_profile(profile: object) -> str:
     return ""
 
 
+def profile_az_loaded(path: str) -> object:
+    """The profile az parsed at start-up (azure.cli.core._session.ACCOUNT) when it is the file at
+    `path`; None otherwise (outside az, or another config folder), and the file is read instead."""
+    session = sys.modules.get("azure.cli.core._session")
+    account = getattr(session, "ACCOUNT", None)
+    if account is None or getattr(account, "filename", None) != path:
+        return None
+    data = getattr(account, "data", None)
+    return data if isinstance(data, dict) else None
+
+
 def read_tenant_id(config_dir: str | os.PathLike[str]) -> str:
     """tenantId of the signed-in az profile under `config_dir`; "" when absent or unreadable."""
     path = os.path.join(config_dir, PROFILE_FILE)
+    loaded = profile_az_loaded(path)
+    if loaded is not None:
+        return tenant_from_profile(loaded)  # az read and parsed it before the command ran: not twice
     try:
         # Regular files only: a FIFO or device here must not hang or flood the command.
         data = read_regular_file(path, _MAX_PROFILE_BYTES, follow_symlinks=True)

@@ -25,7 +25,9 @@ instances: healthy, down = a stopped emulator's refusing port, hanging = holds e
    timing). Every arm is compared with the same function undecorated (the floor), in the same
    kind of process. "FIRST call" rows (1b) run one call in a fresh interpreter that has
    imported the extension's telemetry package and preloaded the stdlib modules az has loaded
-   by then (zlib and fcntl included: checked in a real az process); what the call imports,
+   by then (zlib and fcntl included: checked in a real az process), and has parsed the
+   signed-in profile as az's start-up does (azure.cli.core._session.ACCOUNT, which the
+   recorder reads the tenant from instead of the file; row 1a reads the file); what the call imports,
    writes and spawns is what one az command pays. "command fails" arms raise from the
    command: the error path loads the scrubber and its vocabulary (against a floor that
    raises alike). Row 1d splits the first enabled call (healthy, a sender due) by phase:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import re
 
 import pytest
@@ -175,6 +176,20 @@ def test_tenant_empty_when_not_signed_in_or_unreadable(tmp_path, content):
 
 def test_tenant_is_never_a_subscription_id():
     assert tenant_from_profile({"subscriptions": [{"id": SUBSCRIPTION, "isDefault": True}]}) == ""
+
+
+def test_the_profile_az_already_parsed_is_used_when_it_is_the_same_file(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    other = "00000000-0000-0000-0000-000000000007"
+    (tmp_path / "azureProfile.json").write_text(json.dumps(profile(other)))
+    account = SimpleNamespace(filename=str(tmp_path / "azureProfile.json"), data=profile(TENANT))
+    monkeypatch.setitem(sys.modules, "azure.cli.core._session", SimpleNamespace(ACCOUNT=account))
+    assert read_tenant_id(str(tmp_path)) == TENANT  # az's copy: the file is not read a second time
+    account.filename = str(tmp_path / "elsewhere" / "azureProfile.json")  # another config folder than ours
+    assert read_tenant_id(str(tmp_path)) == other
+    account.filename, account.data = str(tmp_path / "azureProfile.json"), "not a profile"
+    assert read_tenant_id(str(tmp_path)) == other
 
 
 PROJECT_YAML = f"""# written by az prototype init
