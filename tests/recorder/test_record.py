@@ -63,12 +63,12 @@ def spool_files(env):
 def test_enabled_writes_one_private_file_and_spawns(tmp_path, spawned):
     env = make_env(tmp_path)
     path = record(inv(), env=env, cwd=str(tmp_path))
-    assert spool_files(env) == [path]
+    assert spool_files(env) == [Path(path)]
     layout = SpoolLayout.default(env)
     assert stat.S_IMODE(os.stat(layout.root).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(layout.spool).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    envelope = json.loads(path.read_text())
+    envelope = json.loads(Path(path).read_text())
     assert envelope["iKey"] == "test-ikey"
     props = envelope["data"]["baseData"]["properties"]
     assert set(props) == set(PROPERTY_KEYS) - {"error"}
@@ -205,7 +205,7 @@ def test_project_config_is_read_from_project_dir_or_init_target(tmp_path, spawne
     assert project_dir_for("prototype status", {"project_dir": None}, "/cwd") == "/cwd"
     env = make_env(tmp_path)
     path = record(inv(arguments={"project_dir": str(project)}), env=env, cwd=str(tmp_path))
-    props = json.loads(path.read_text())["data"]["baseData"]["properties"]
+    props = json.loads(Path(path).read_text())["data"]["baseData"]["properties"]
     assert (props["projectId"], props["provider"], props["model"], props["location"]) == (PROJECT_ID, "copilot", "gpt-4.1", "eastus")
 
 
@@ -431,6 +431,6 @@ def test_an_event_written_is_reported_written_even_when_the_sender_module_cannot
     env = make_env(tmp_path)
     with caplog.at_level(logging.DEBUG):
         path = record(inv(), env=env, cwd=str(tmp_path))
-    assert path is not None and spool_files(env) == [path]
+    assert path is not None and spool_files(env) == [Path(path)]
     assert "sender not started (ImportError)" in caplog.text
     assert try_acquire(SpoolLayout.default(env).lock_file) is not None  # the claimed lock was let go
