@@ -414,10 +414,10 @@ def backing_off(state: Mapping[str, Any], now: datetime, endpoint: str | None = 
     return not_before is not None and now < not_before <= now + longest
 
 
-def read_saved_state(root: PathLike) -> dict[str, Any]:
-    """state.json as saved (an empty dict when missing, unreadable or not an object): untrusted, read with .get."""
+def read_saved_state(path: PathLike) -> dict[str, Any]:
+    """The state.json at `path` as saved ({} when missing, unreadable or not an object): untrusted, read with .get."""
     try:
-        saved = json.loads(read_regular_file(os.path.join(root, STATE_FILENAME), MAX_STATE_BYTES))
+        saved = json.loads(read_regular_file(path, MAX_STATE_BYTES))
     except (OSError, ValueError, RecursionError):  # RecursionError: a planted file of nested brackets
         return {}
     return saved if isinstance(saved, dict) else {}
@@ -494,6 +494,6 @@ def claim_sender_lock(root: PathLike, endpoint: str | None, now: datetime | None
     "not before T" for this endpoint stands (spool.state writes it), or a sender holds the lock.
     Raises OSError when the lock file is unusable (the sender started without it repairs it).
     """
-    if backing_off(read_saved_state(root), now or datetime.now(timezone.utc), endpoint):
+    if backing_off(read_saved_state(os.path.join(root, STATE_FILENAME)), now or datetime.now(timezone.utc), endpoint):
         return None
     return acquire_lock_fd(os.path.join(root, LOCK_FILENAME))

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
 from telemetry_sender.recording import (
-    LOCK_FILENAME, ConnectionString, backing_off, claim_sender_lock, read_saved_state,
+    LOCK_FILENAME, STATE_FILENAME, ConnectionString, backing_off, claim_sender_lock, read_saved_state,
 )
 from telemetry_sender.settings import TelemetrySettings
 from telemetry_sender.spool.envelope import PROPERTY_KEYS, build_envelope
@@ -107,7 +107,7 @@ def sender_due(root, now: datetime | None = None, endpoint: str | None = None) -
     from telemetry_sender.spool.lock import is_held
 
     return not is_held(os.path.join(root, LOCK_FILENAME)) and not backing_off(
-        read_saved_state(root), now or datetime.now(timezone.utc), endpoint)
+        read_saved_state(os.path.join(root, STATE_FILENAME)), now or datetime.now(timezone.utc), endpoint)
 
 
 def start_sender_if_due(root, env: Mapping[str, str] | None = None, endpoint: str | None = None, **kwargs) -> int | None:

@@ -208,7 +208,7 @@ def test_a_planted_state_of_nested_brackets_reads_as_empty_and_leaves_no_lock(tm
     from telemetry_sender.spool.lock import is_held
 
     (tmp_path / "state.json").write_text("[" * 60_000)
-    assert fsutil.read_saved_state(tmp_path) == {}
+    assert fsutil.read_saved_state(tmp_path / fsutil.STATE_FILENAME) == {}
     fd = fsutil.claim_sender_lock(tmp_path, "e")
     assert fd is not None
     os.close(fd)

@@ -95,7 +95,7 @@ def scenario_env(scenario: Scenario) -> dict[str, str]:
 
 def sender_due(layout: SpoolLayout) -> bool:
     """Would a command start a sender now (recording.claim_sender_lock's question, asked without the lock)."""
-    return not is_held(layout.lock_file) and not backing_off(read_saved_state(layout.root), datetime.now(timezone.utc))
+    return not is_held(layout.lock_file) and not backing_off(read_saved_state(layout.state_file), datetime.now(timezone.utc))
 
 
 def _send_command(layout: SpoolLayout) -> list[str]:

@@ -30,7 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from telemetry_sender.recording import MAX_STATE_BYTES, read_regular_file, write_private_atomic
+from telemetry_sender.recording import read_saved_state, write_private_atomic
 
 
 class LossReason(str, Enum):
@@ -105,11 +105,7 @@ def merge_saved(saved: object) -> dict[str, Any]:
 
 def load_state(path: Path) -> dict[str, Any]:
     """The saved state merged over defaults; a missing or unreadable file reads as fresh."""
-    try:
-        saved = json.loads(read_regular_file(path, MAX_STATE_BYTES))
-    except (OSError, ValueError, RecursionError):  # RecursionError: a planted file of nested brackets
-        return empty_state()
-    return merge_saved(saved)
+    return merge_saved(read_saved_state(path))
 
 
 def count(value: object) -> int:
