@@ -21,9 +21,10 @@ logger = logging.getLogger(__name__)
 _ROUTING = frozenset({"iKey"})
 
 
-def enforce_dictionary(envelope: dict[str, Any], instrumentation_key: str, name: str) -> tuple[dict[str, Any], bool]:
+def enforce_dictionary(envelope: object, instrumentation_key: str, name: str) -> tuple[dict[str, Any], bool]:
     """The envelope cut to the data dictionary, with the configured key, and whether any of the file's
-    content was cut (undocumented fields dropped, values replaced or re-sanitized); Unsendable when it is no event."""
+    content was cut (undocumented fields dropped, values replaced or re-sanitized); Unsendable when the
+    file's value is no envelope, or no event of ours."""
     projection = project_envelope(envelope, instrumentation_key=instrumentation_key)
     if projection.envelope is None:
         raise Unsendable(projection.reason)

@@ -9,7 +9,7 @@ result is rebuilt with the same builder.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 from telemetry_sender.protocol import BASE_TYPE, CLOUD_ROLE, ENVELOPE_NAME, EVENT_NAME
 from telemetry_sender.recording import (
@@ -83,15 +83,38 @@ def _measurements(measurements: object, dropped: list[str]) -> dict[str, float]:
     return kept
 
 
-def project_envelope(envelope: Mapping[str, Any], *, instrumentation_key: str) -> Projection:
-    """Only the documented envelope fields, tags, properties and measurements, with the configured
-    instrumentation key; every property re-checked by its field's rule. Pure."""
-    data = envelope.get("data") if isinstance(envelope, Mapping) else None
+def envelope_problem(value: object) -> str:
+    """Why a parsed spool file is not an envelope of the service's shape (PROTOCOL.md); "" when it is."""
+    if not isinstance(value, dict):
+        return "not an envelope: not a JSON object"
+    for key in ("name", "time"):
+        if not isinstance(value.get(key), str) or not value[key]:
+            return f"not an envelope: no {key}"
+    data = value.get("data")
     base = data.get("baseData") if isinstance(data, dict) else None
-    properties = base.get("properties") if isinstance(base, dict) else None
-    if not isinstance(properties, dict) or envelope.get("name") != ENVELOPE_NAME:
+    if not isinstance(data, dict) or not isinstance(data.get("baseType"), str) or not isinstance(base, dict):
+        return "not an envelope: no data.baseType/baseData"
+    if not isinstance(base.get("name"), str) or base.get("ver") != 2:
+        return "not an envelope: baseData needs name and ver 2"
+    if "iKey" in value and not isinstance(value["iKey"], str):
+        return "not an envelope: iKey is not text"
+    return ""
+
+
+def project_envelope(envelope: object, *, instrumentation_key: str) -> Projection:
+    """Only the documented envelope fields, tags, properties and measurements, with the configured
+    instrumentation key; every property re-checked by its field's rule. Pure.
+
+    `envelope` is a parsed spool file: anything else than an envelope of ours has envelope None and a reason.
+    """
+    problem = envelope_problem(envelope)
+    if problem or not isinstance(envelope, dict):  # (a dict whenever there is no problem)
+        return Projection(None, reason=problem)
+    data, base = envelope["data"], envelope["data"]["baseData"]
+    properties = base.get("properties")
+    if not isinstance(properties, dict) or envelope["name"] != ENVELOPE_NAME:
         return Projection(None, reason="not an event: no custom-event envelope")
-    if data.get("baseType") != BASE_TYPE or base.get("name") != EVENT_NAME or not isinstance(envelope.get("time"), str):
+    if data["baseType"] != BASE_TYPE or base["name"] != EVENT_NAME:
         return Projection(None, reason="not an event: not a cli_command_executed event")
     dropped: list[str] = [_loggable(k) for k in envelope if k not in ("name", "time", "iKey", "tags", "data")]
     dropped += [f"data.{_loggable(k)}" for k in data if k not in ("baseType", "baseData")]

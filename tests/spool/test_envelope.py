@@ -7,7 +7,9 @@ import copy
 import pytest
 
 from helpers import IKEY, make_envelope
-from telemetry_sender.spool.envelope import MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS, build_envelope, project_envelope
+from telemetry_sender.spool.envelope import (
+    MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS, Projection, build_envelope, envelope_problem, project_envelope,
+)
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -85,11 +87,24 @@ def test_non_text_property_values_are_dropped():
     assert "error" not in projection.envelope["data"]["baseData"]["properties"]
 
 
-@pytest.mark.parametrize("value", [[], "text", {"name": "Microsoft.ApplicationInsights.Event"},
-                                   {**make_envelope(), "name": "Microsoft.ApplicationInsights.Request"}])
+@pytest.mark.parametrize("value", [{**make_envelope(), "name": "Microsoft.ApplicationInsights.Request"}])
 def test_what_is_no_event_is_said_so(value):
     projection = project_envelope(value, instrumentation_key=IKEY)  # type: ignore[arg-type]
     assert projection.envelope is None and projection.reason.startswith("not an event")
+
+
+@pytest.mark.parametrize("value, reason", [
+    ([1, 2], "not an envelope: not a JSON object"),
+    ({"name": "x"}, "not an envelope: no time"),
+    ({"name": "x", "time": "t"}, "not an envelope: no data.baseType/baseData"),
+    ({"name": "x", "time": "t", "data": {"baseType": "E", "baseData": {"name": "n", "ver": 1}}},
+     "not an envelope: baseData needs name and ver 2"),
+    ({**make_envelope(), "iKey": 7}, "not an envelope: iKey is not text"),
+])
+def test_what_is_no_envelope_says_what_is_missing(value, reason):
+    assert envelope_problem(value) == reason
+    assert project_envelope(value, instrumentation_key=IKEY) == Projection(None, reason=reason)
+    assert envelope_problem(make_envelope()) == ""
 
 
 def test_another_event_name_is_no_event():
