@@ -34,14 +34,14 @@ from telemetry_sender.sender.clock import ClockEvidence, carried_offset, expiry_
 from telemetry_sender.sender.clock import stamp_now
 from telemetry_sender.sender.dictionary import enforce_dictionary
 from telemetry_sender.sender.policy import BatchVerdict, ItemRejection, VerdictKind, classify
-from telemetry_sender.sender.report import DrainProgress, DrainReport, Outcome
+from telemetry_sender.sender.report import DrainReport, Outcome
 from telemetry_sender.spool import store
 from telemetry_sender.spool.layout import SpoolLayout, is_pending_name, parse_lease_name, recorded_ns
 from telemetry_sender.spool.lock import SpoolLock
 from telemetry_sender.recording import backing_off, endpoint_id, parse_time
 from telemetry_sender.spool.state import LossReason, for_endpoint, load_state, record_target, save_state
 
-__all__ = ["DrainProgress", "DrainReport", "Outcome", "drain"]
+__all__ = ["DrainReport", "Outcome", "drain"]
 
 logger = logging.getLogger(__name__)
 

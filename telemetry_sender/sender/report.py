@@ -116,5 +116,3 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
             parts.append(self.detail)
         return ", ".join(parts)
 
-
-DrainProgress = DrainReport  # what `flush` is handed after each batch: the running report

@@ -217,16 +217,6 @@ def _capped(layout: SpoolLayout, part: Path, cap_bytes: int) -> int:
         return _cap(folder, cap_bytes)
 
 
-def cap_folder(folder: Path, cap_bytes: int) -> int:
-    """Drop the oldest entries (a file and its `.why.json` together) until the folder fits; returns files dropped."""
-    try:
-        opened = SafeDir.open_root(folder)
-    except OSError:  # missing, a link or not a folder: nothing of ours to cap
-        return 0
-    with opened:
-        return _cap(opened, cap_bytes)
-
-
 def _cap(folder: SafeDir, cap_bytes: int) -> int:
     groups: dict[str, list[Entry]] = {}
     total = 0
@@ -255,16 +245,6 @@ def _cap(folder: SafeDir, cap_bytes: int) -> int:
 
 def _is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
-
-
-def reap_stale_temp(folder: Path, now_unix: float) -> int:
-    """Delete temp files of atomic writes whose writer died (older than an hour); returns how many."""
-    try:
-        opened = SafeDir.open_root(folder)
-    except OSError:  # missing, a link, or not a folder we can read: nothing of ours to reap
-        return 0
-    with opened:
-        return _reap(opened, now_unix)
 
 
 def _reap(folder: SafeDir, now_unix: float) -> int:

@@ -191,10 +191,6 @@ class PurgeResult:
     message: str
     skipped: tuple[Skipped, ...] = ()
 
-    @property
-    def ok(self) -> bool:
-        return self.outcome is PurgeOutcome.DONE
-
 
 def _targets(reader: SpoolReader, include_all: bool) -> list[tuple[str, str]]:
     """(kind, path) of every plain file purge deletes; a recorder's in-flight temp files are left alone."""

@@ -208,7 +208,7 @@ def test_progress_line_is_quiet_with_only_show_errors(capsys):
     import io
 
     from azext_prototype.custom_telemetry import _ProgressLine
-    from telemetry_sender.sender.drain import DrainProgress
+    from telemetry_sender.sender.drain import DrainReport
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -216,12 +216,12 @@ def test_progress_line_is_quiet_with_only_show_errors(capsys):
 
     live = Terminal()
     line = _ProgressLine(live, quiet=False)
-    line.update(DrainProgress(sent=512, retried=0, rejected=0, quarantined=0, batches=1))
+    line.update(DrainReport(sent=512, retried=0, rejected=0, quarantined=0, batches=1))
     line.finish("delivered: sent 512")
     assert "\rSending telemetry: 512 sent" in live.getvalue() and "Flush delivered: sent 512\n" in live.getvalue()
     quiet = Terminal()
     muted = _ProgressLine(quiet, quiet=True)
-    muted.update(DrainProgress(1, 0, 0, 0, 1))
+    muted.update(DrainReport(1, 0, 0, 0, 1))
     muted.finish("delivered: sent 1")
     assert quiet.getvalue() == ""
 

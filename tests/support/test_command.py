@@ -21,5 +21,5 @@ def test_purge_flow_outcomes(spool):
         busy = run_purge(layout, include_all=True, yes=True, confirm=lambda q: True, status_hint="'az x status'")
     assert busy.outcome is PurgeOutcome.SENDER_RUNNING and "'az x status'" in busy.message
     done = run_purge(layout, include_all=True, yes=True, confirm=lambda q: None)
-    assert done.ok and done.counts.as_dict() == {"pending": 4, "rejected": 1, "quarantined": 1, "failed": 0}
+    assert done.outcome is PurgeOutcome.DONE and done.counts.as_dict() == {"pending": 4, "rejected": 1, "quarantined": 1, "failed": 0}
     assert done.message == f"Deleted 4 pending events, 1 dead letter and 1 quarantined file from {spool}."
