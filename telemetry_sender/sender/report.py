@@ -115,4 +115,3 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
         if self.detail:
             parts.append(self.detail)
         return ", ".join(parts)
-
