@@ -2,15 +2,14 @@
 once its event is written and recording.claim_sender_lock says a sender is due.
 
 The command line carries only the spool path (argv shows in `ps`); the child starts
-in its own session with stdio on the null device, idle CPU priority and the spool
-root as its working directory, and closes every other inherited descriptor first
-thing (work moved out of the command: listing them costs the command ~50 µs);
+in its own session with stdio on the null device, no other inherited descriptor but
+the lock (one CLOSEFROM spawn action where Python has it, 3.13+; else the ones
+/proc/self/fd lists), idle CPU priority and the spool root as its working directory;
 `python -I` keeps the user's working directory and PYTHON* variables out of its
-imports, and a tiny bootstrap puts this package's folder on sys.path, because
-inside az it is only there by az's doing. Windows: CREATE_NO_WINDOW |
-CREATE_NEW_PROCESS_GROUP, never DETACHED_PROCESS (it flashes consoles and breaks
-stdio). Beside the floor (not in sender/) and cheap to import: the recorder loads
-it inside az whenever a sender is due.
+imports, and a tiny bootstrap puts this package's folder on sys.path, because inside
+az it is only there by az's doing. Windows: CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP,
+never DETACHED_PROCESS (it flashes consoles and breaks stdio). Beside the floor (not
+in sender/) and cheap to import: the recorder loads it inside az whenever a sender is due.
 """
 
 from __future__ import annotations
@@ -35,9 +34,7 @@ WINDOWS_CREATION_FLAGS = CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP | BELOW_NOR
 
 # abspath, not resolve(): the same folder without a realpath walk (nor pathlib) on every spawn
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Runs first in the child, started with `python -I -S`: on POSIX, close every descriptor
-# above stdio but the lock handed down (the command's caller may have left some inheritable,
-# a pipe it waits on among them; one close_range call on Linux); move to the spool root; unless the
+# Runs first in the child, started with `python -I -S`: move to the spool root; unless the
 # spawner passed its lock down (`--lock-fd`), take the lock *now* and exit at once when
 # another sender has it (a burst of commands leaves one sender, not one per command); then
 # wait (for at most 2 s) until the command that spawned us has exited, and only then pay
@@ -47,8 +44,6 @@ PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BOOTSTRAP = (
     "import os,sys,time\n"
     "a=sys.argv\n"
-    "k=int(a[a.index('--lock-fd')+1]) if '--lock-fd' in a else 2\n"
-    "if os.name=='posix':os.closerange(3,k);os.closerange(max(3,k+1),65536)\n"
     "os.chdir(a[a.index('--spool')+1])\n"
     "if '--background' in a and '--lock-fd' not in a:\n"
     " try:\n"
@@ -106,13 +101,40 @@ def windows_popen_kwargs(spool_root: PathLike) -> dict[str, Any]:
     }
 
 
-def posix_file_actions(devnull: str = os.devnull) -> list[tuple]:
-    """stdio on the null device (the child's bootstrap closes the other inherited descriptors)."""
-    return [
+def _inheritable_fds() -> list[int]:
+    """Descriptors above stdio that a child would inherit (Python's own are close-on-exec)."""
+    try:
+        folder = "/proc/self/fd" if sys.platform.startswith("linux") else "/dev/fd"
+        candidates = [int(name) for name in os.listdir(folder)]
+    except (OSError, ValueError):
+        candidates = list(range(3, 256))
+    found = []
+    for fd in candidates:
+        if fd > 2:
+            try:
+                if os.get_inheritable(fd):
+                    found.append(fd)
+            except OSError:
+                pass  # closed meanwhile, or the directory's own descriptor
+    return found
+
+
+def posix_file_actions(devnull: str = os.devnull, lock_fd: int | None = None) -> list[tuple]:
+    """The lock handed down first (to the child's 3, or 4), then stdio on the null device, then
+    every other inherited descriptor closed: the command's caller may have left some
+    inheritable, a pipe it waits on among them."""
+    keep = 2 if lock_fd is None else _child_lock_fd(lock_fd)
+    # Duplicated in the child only: our descriptor stays close-on-exec, so no other process
+    # this one starts meanwhile can inherit the lock (and a 4 leaves the child's 3 to close at exec).
+    actions: list[tuple] = [] if lock_fd is None else [(os.POSIX_SPAWN_DUP2, lock_fd, keep)]
+    actions += [
         (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]
+    if hasattr(os, "POSIX_SPAWN_CLOSEFROM"):  # Python 3.13+: one action, no listing
+        return actions + [(os.POSIX_SPAWN_CLOSEFROM, keep + 1)]
+    return actions + [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd != keep]
 
 
 def lower_child_priority(pid: int) -> str:
@@ -142,12 +164,19 @@ def _child_lock_fd(lock_fd: int) -> int:
 
 
 def _spawn_posix(argv: list[str], env: Mapping[str, str], lock_fd: int | None) -> int:
-    actions = posix_file_actions()
-    if lock_fd is not None:
-        # Duplicated in the child only: our descriptor stays close-on-exec, so no other
-        # process this one starts meanwhile can inherit the lock.
-        actions.append((os.POSIX_SPAWN_DUP2, lock_fd, _child_lock_fd(lock_fd)))
-    return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+    return os.posix_spawn(argv[0], argv, env, file_actions=posix_file_actions(lock_fd=lock_fd), setsid=True)
+
+
+def _above_stdio(lock_fd: int) -> int:
+    """The lock on a descriptor above 2: an az started with stdin closed gives it 0, and the
+    child's stdio on the null device (Popen's DEVNULL) would replace it."""
+    if lock_fd > 2:
+        return lock_fd
+    import fcntl  # POSIX, and only in this rare case
+
+    moved = fcntl.fcntl(lock_fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(lock_fd)
+    return moved
 
 
 def _spawn_popen(argv: list[str], env: Mapping[str, str], spool_root: PathLike, keep: int | None) -> int:
@@ -188,6 +217,8 @@ def start_sender(
     env = os.environ if env is None else env
     pid = None
     try:
+        if lock_fd is not None and os.name != "nt":
+            lock_fd = _above_stdio(lock_fd)
         if os.name != "nt" and hasattr(os, "posix_spawn"):
             child_fd = _child_lock_fd(lock_fd) if lock_fd is not None else None
             try:

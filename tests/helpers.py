@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from telemetry_sender.recording import (
-    LOCK_FILENAME, STATE_FILENAME, ConnectionString, backing_off, claim_sender_lock, read_saved_state,
-)
+from telemetry_sender.recording import ConnectionString, claim_sender_lock
 from telemetry_sender.settings import TelemetrySettings
 from telemetry_sender.spool.envelope import PROPERTY_KEYS, build_envelope
 from telemetry_sender.spool.layout import SpoolLayout
@@ -100,14 +98,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-def sender_due(root, now: datetime | None = None, endpoint: str | None = None) -> bool:
-    """Would a command start a sender now: recording.claim_sender_lock's question, asked without taking the lock."""
-    from telemetry_sender.spool.lock import is_held
-
-    return not is_held(os.path.join(root, LOCK_FILENAME)) and not backing_off(
-        read_saved_state(os.path.join(root, STATE_FILENAME)), now or datetime.now(timezone.utc), endpoint)
 
 
 def start_sender_if_due(root, env: Mapping[str, str] | None = None, endpoint: str | None = None, **kwargs) -> int | None:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from telemetry_sender.spool.envelope import envelope_problem
 from telemetry_sender.spool.layout import is_pending_name, parse_lease_name, recorded_ns
 from telemetry_sender.spool.safe_dir import Skipped
 from telemetry_sender.spool.state import LOSS_REASONS, count, format_time, merge_saved
@@ -88,17 +89,12 @@ def decode_json(data: bytes) -> tuple[Any, str | None]:
         return None, f"not valid JSON ({str(exc).splitlines()[0][:80]})"
 
 
-def envelope_problem(value: Any) -> str | None:
-    """Why `value` is not an event envelope we can show, or None when it is one."""
-    if not isinstance(value, dict):
-        return "not a JSON object"
-    data = value.get("data")
-    base = data.get("baseData") if isinstance(data, dict) else None
-    if not isinstance(base, dict):
-        return "no data.baseData"
-    if not isinstance(base.get("properties", {}), dict):
-        return "data.baseData.properties is not an object"
-    return None
+def shown_problem(value: Any) -> str | None:
+    """Why `value` cannot be shown as an envelope (the spool's own check, which the sender applies), or None."""
+    problem = envelope_problem(value)
+    if not problem and not isinstance(value["data"]["baseData"].get("properties", {}), dict):
+        problem = "data.baseData.properties is not an object"
+    return problem or None
 
 
 def properties(envelope: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -153,7 +149,7 @@ def show_item(item: SpoolFile) -> dict[str, Any]:
     if item.state == QUARANTINED:
         doc.update(_quarantine_details(item.why))
     if problem is None:
-        problem = envelope_problem(parsed)
+        problem = shown_problem(parsed)
     if problem is None:
         doc["envelope"] = parsed
     else:

@@ -130,7 +130,7 @@ def test_a_later_accepted_batch_does_not_hide_an_earlier_rejection_in_status(lay
 
 @responses.activate(registry=registries.OrderedRegistry)
 def test_a_changed_connection_string_starts_fresh(layout, clock):
-    from helpers import sender_due
+    from telemetry_sender.recording import claim_sender_lock
 
     spool_events(layout, 1)
     responses.post(OTHER + "/v2.1/track", status=503)
@@ -139,7 +139,10 @@ def test_a_changed_connection_string_starts_fresh(layout, clock):
     assert state["endpoint"] == endpoint_id(OTHER, "00000000-0000-0000-0000-000000000001")
     assert backing_off(state, SESSION_START, state["endpoint"])
     new, old = endpoint_id(ENDPOINT, "k"), endpoint_id(OTHER, "00000000-0000-0000-0000-000000000001")
-    assert sender_due(layout.root, SESSION_START, new) and not sender_due(layout.root, SESSION_START, old)
+    assert claim_sender_lock(layout.root, old, SESSION_START) is None  # the recorder waits for the old endpoint only
+    fd = claim_sender_lock(layout.root, new, SESSION_START)
+    assert fd is not None
+    os.close(fd)
     responses.post(URL, json=ok(1))
     report = run(layout, clock, manual=False)  # automatic: the old endpoint's backoff does not hold it back
     assert report.outcome == "delivered"

@@ -43,6 +43,17 @@ def fake_package(parent: Path, body: str) -> Path:
     return parent
 
 
+def start_with_a_leaked_descriptor(root: Path, parent: Path) -> int:
+    """Start the fake sender while descriptor 57 is open and inheritable, as a careless library in az might leave one."""
+    leaked_r, leaked_w = os.pipe()
+    leaked = os.dup2(leaked_w, 57, inheritable=True)
+    try:
+        return start_sender_if_due(root, env=dict(os.environ), package_parent=parent)
+    finally:
+        for fd in (leaked_r, leaked_w, leaked):
+            os.close(fd)
+
+
 def wait_for(path: Path, timeout: float = 20.0) -> dict:
     """The JSON a spawned fake sender writes to `path`, once it appears."""
     wait_until(path.exists, timeout, f"{path} to appear")
@@ -84,12 +95,48 @@ def test_windows_arguments():
 
 
 @pytest.mark.skipif(not hasattr(os, "posix_spawn"), reason="POSIX only")
-def test_posix_file_actions():
-    assert spawn.posix_file_actions("/dev/null") == [
+def test_posix_file_actions_hand_the_lock_down_first_then_close_the_rest():
+    read_end, write_end = os.pipe()
+    leaked = os.dup2(write_end, 57, inheritable=True)
+    try:
+        actions = spawn.posix_file_actions("/dev/null", lock_fd=7)
+    finally:
+        for fd in (read_end, write_end, leaked):
+            os.close(fd)
+    assert actions[:4] == [
+        (os.POSIX_SPAWN_DUP2, 7, 3),  # before stdio is opened on 0-2, before anything is closed
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
         (os.POSIX_SPAWN_DUP2, 1, 2),
-    ]  # the other inherited descriptors: closed by the child's bootstrap (below)
+    ]
+    if hasattr(os, "POSIX_SPAWN_CLOSEFROM"):
+        assert actions[4:] == [(os.POSIX_SPAWN_CLOSEFROM, 4)]
+    else:
+        assert (os.POSIX_SPAWN_CLOSE, 57) in actions[4:]
+        assert all(kind == os.POSIX_SPAWN_CLOSE and fd > 2 and fd != 3 for kind, fd in actions[4:])
+    assert spawn.posix_file_actions("/dev/null", lock_fd=3)[0] == (os.POSIX_SPAWN_DUP2, 3, 4)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX descriptors")
+def test_a_lock_on_a_stdio_number_is_moved_above_stdio_first(tmp_path):
+    """az started with stdin closed gets the lock on 0: the child's null-device stdio must not replace it."""
+    from telemetry_sender.recording import acquire_lock_fd
+    from telemetry_sender.spool.lock import is_held
+
+    saved = os.dup(0)
+    lock = acquire_lock_fd(tmp_path / "sender.lock")
+    try:
+        os.dup2(lock, 0, inheritable=False)
+        os.close(lock)
+        moved = spawn._above_stdio(0)
+        assert moved > 2 and is_held(tmp_path / "sender.lock")
+        with pytest.raises(OSError):
+            os.fstat(0)  # the stdio number is given back
+        os.close(moved)
+        assert not is_held(tmp_path / "sender.lock")
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
 
 
 @pytest.mark.slow
@@ -101,13 +148,7 @@ def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
     monkeypatch.chdir(hostile)
     layout = SpoolLayout(tmp_path / "root")
     layout.root.mkdir()
-    leaked_r, leaked_w = os.pipe()
-    leaked = os.dup2(leaked_w, 57, inheritable=True)  # what a careless library in az might leave open
-    try:
-        pid = start_sender_if_due(layout.root, env=dict(os.environ), package_parent=parent)
-    finally:
-        for fd in (leaked_r, leaked_w, leaked):
-            os.close(fd)
+    pid = start_with_a_leaked_descriptor(layout.root, parent)
     report = wait_for(layout.root / "report.json")
     assert report["pid"] == pid
     # The spawner took the lock for its child and handed it down (issue 10: one sender per burst).
@@ -122,6 +163,26 @@ def test_real_spawn_is_detached_private_and_idle(tmp_path, monkeypatch):
     assert len(others) <= 1 and 57 not in others  # only the descriptor listing /proc/self/fd
     assert report["isolated"] == 1
     assert report["sched"] == getattr(os, "SCHED_IDLE", report["sched"]) or report["nice"] >= 10
+    os.waitpid(pid, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inspects /proc")
+def test_the_popen_fallback_also_hands_the_lock_down_and_nothing_else(tmp_path, monkeypatch):
+    def no_posix_spawn(*_args):
+        raise NotImplementedError("no POSIX_SPAWN_SETSID here")
+
+    monkeypatch.setattr(spawn, "_spawn_posix", no_posix_spawn)
+    parent = fake_package(tmp_path / "ext", FAKE_CLI)
+    layout = SpoolLayout(tmp_path / "root")
+    layout.root.mkdir()
+    pid = start_with_a_leaked_descriptor(layout.root, parent)
+    report = wait_for(layout.root / "report.json")
+    assert report["pid"] == pid and report["argv"][4] == "--lock-fd"
+    lock_fd = int(report["argv"][5])
+    assert lock_fd in report["fds"] and report["stdio"] == ["/dev/null"] * 3
+    assert len(set(report["fds"]) - {0, 1, 2, lock_fd}) <= 1 and 57 not in report["fds"]
+    assert report["sid"] == pid
     os.waitpid(pid, 0)
 
 

@@ -401,3 +401,14 @@ def test_endpoint_host_never_carries_more_than_host_and_port():
     assert support_report.endpoint_host("http://[::1]:9/") == "[::1]:9"
     assert support_report.endpoint_host(None) is None
     assert support_report.endpoint_host("not a url") is None
+
+
+def test_show_judges_an_envelope_as_the_sender_does():
+    old_format = make_envelope()
+    old_format["data"]["baseData"]["ver"] = 1
+    bad_properties = make_envelope()
+    bad_properties["data"]["baseData"]["properties"] = ["not", "an", "object"]
+    assert support_report.shown_problem(make_envelope()) is None
+    assert support_report.shown_problem(old_format) == "not an envelope: baseData needs name and ver 2"
+    assert support_report.shown_problem(bad_properties) == "data.baseData.properties is not an object"
+    assert support_report.shown_problem([1]) == "not an envelope: not a JSON object"
