@@ -109,7 +109,8 @@ def surely_off(env: Mapping[str, str], collect_telemetry: str | None) -> bool:
     """True when telemetry is off whatever else is found: the check a command pays when it is.
 
     `collect_telemetry` is core.collect_telemetry as az resolved it (None: not set, or not known
-    here); its environment form wins, as in az. "On" also needs a connection string that parses.
+    here); its environment form wins, as in az. "On" also needs a connection string (one that does
+    not parse turns telemetry off later, in recording_connection).
     """
     if do_not_track(env):
         return True
