@@ -390,15 +390,21 @@ def endpoint_id(endpoint: str, instrumentation_key: str) -> str:
     return f"{endpoint.rstrip('/')}#{zlib.crc32(instrumentation_key.encode('utf-8')):08x}"
 
 
+# Years a clock could show: a planted 9999 must not overflow arithmetic on it, nor a year under
+# 1000 (strftime writes it without its leading zeros) fail to read back once written.
+PLAUSIBLE_YEARS = range(1900, 9000)
+
+
 def parse_time(text: object) -> datetime | None:
-    """Parse our ISO form (or any fromisoformat-able UTC text) to an aware datetime; None when absent or bad."""
+    """Our ISO form (or any fromisoformat-able text; no offset = UTC) as a UTC datetime; None when absent or bad."""
     if not isinstance(text, str) or not text:
         return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.year in PLAUSIBLE_YEARS else None
 
 
 def backing_off(state: Mapping[str, Any], now: datetime, endpoint: str | None = None) -> bool:

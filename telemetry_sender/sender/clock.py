@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 
-from telemetry_sender.recording import parse_time
+from telemetry_sender.recording import PLAUSIBLE_YEARS, parse_time
 from telemetry_sender.spool.state import format_time
 
 # How far the local clock may stray from this machine's own past before it is doubted.
@@ -52,7 +52,7 @@ def parse_http_date(value: str | None) -> datetime | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when is None:
+    if when is None or when.year not in PLAUSIBLE_YEARS:
         return None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 

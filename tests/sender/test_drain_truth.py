@@ -125,6 +125,18 @@ def test_a_later_accepted_batch_does_not_hide_an_earlier_rejection_in_status(lay
     assert last["detail"] == "2 accepted, 2 rejected (HTTP 400: bad field)"
 
 
+@responses.activate(registry=registries.OrderedRegistry)
+@pytest.mark.parametrize("planted", [{"last_success": "9999-12-31T23:30:00Z"},
+                                     {"next_attempt": "9999-12-31T23:59:59-01:00", "service_clock": "9999"}])
+def test_a_time_at_the_edge_of_the_calendar_in_state_json_does_not_stop_every_sender(layout, clock, planted):
+    ids = spool_events(layout, 2)
+    layout.state_file.write_text(json.dumps(planted))
+    responses.post(URL, json=ok(2))
+    report = run(layout, clock, manual=False)
+    assert (report.outcome, report.sent) == ("delivered", 2)
+    assert sorted(event_ids(bodies()[0])) == sorted(ids)
+
+
 # --- backoff and redirects belong to an endpoint ----------------------------------------------
 
 

@@ -219,3 +219,21 @@ def test_show_json_into_a_closed_pipe_ends_quietly(tmp_path, config_dir):
     err = producer.stderr.read().decode()
     assert producer.wait(timeout=60) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+@pytest.mark.parametrize("planted", [
+    {"next_attempt": "0999-01-01T00:00:00Z"},  # a year strftime would write back without its zero
+    {"next_attempt": "9999-12-31T23:59:59-01:00", "last_attempt": {"time": "9999-12-31T23:59:59-01:00"}},
+    {"last_success": "9999-12-31T23:30:00Z"},  # an hour more would overflow
+])
+def test_times_at_the_edge_of_the_calendar_read_as_absent_not_as_a_crash(tmp_path, config_dir, planted):
+    root = tmp_path / "copied"
+    put(root / "spool" / event_name(T0, "a"), json.dumps(make_envelope()))
+    edge = make_envelope()
+    edge["time"] = edge["data"]["baseData"]["properties"]["timestamp"] = "9999-12-31T23:59:59-01:00"
+    put(root / "spool" / event_name(T0, "b"), json.dumps(edge))
+    put(root / "state.json", json.dumps(planted))
+    for command in (["status"], ["status", "--json"], ["show"], ["show", "--json"]):
+        done = run(*command, "--spool", str(root), config_dir=config_dir)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (command, done.stderr[-800:])
+    assert json.loads(run("status", "--json", "--spool", str(root), config_dir=config_dir).stdout)["pending"] == 2
