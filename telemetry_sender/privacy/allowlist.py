@@ -21,7 +21,9 @@ _KEY_FOLLOWS = re.compile(r"\s*[:=](?!//)")
 _ONLY_SPACE_OR_QUOTES = re.compile(r"[\s'\"`(\[]*")
 _NUMBER = re.compile(r"\d{1,7}(?:[.,:/-]\d{1,7}){0,2}")
 _VERSION = re.compile(r"[vV]\d{1,4}(?:\.\d{1,4}){0,3}")
-_SERVICE_CODE = re.compile(r"[A-Z]{3,10}\d{3,10}")  # AADSTS7000215, BCP035
+# Service error codes by their known prefixes (Entra ID's AADSTS7000215, Bicep's BCP035): the
+# shape alone (capitals, then digits) would also keep a server's or a user's name (CORPSQL001).
+_SERVICE_CODE = re.compile(r"(?:AADSTS|BCP)\d{3,10}")
 _KIND = re.compile(r"[A-Z]\w*(?:Error|Exception|Exit|Warning|Interrupt|Failure|Fault)")
 _NAME_CUES = frozenset({"named", "called"})  # "a storage account named X": X is always a name
 
@@ -70,6 +72,8 @@ def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, v
     token = match.group(0)
     if token[0] == "<":
         return token
+    if not token.isascii():  # the vocabulary, versions, regions and codes are all ASCII
+        return "<name>"
     cue = previous[:1] == "-" or previous.lower() in _NAME_CUES  # checked first: most tokens have none
     if cue and previous_end >= 0 and _ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()):
         hidden = _after_flag(previous) if previous.startswith("-") else "<name>"

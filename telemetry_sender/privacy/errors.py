@@ -23,14 +23,35 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+def plain_text(text: str) -> str:
+    """`text` in the characters the allow-list can judge: compatibility forms folded (NFKC: circled
+    and full-width letters become letters), invisible format characters dropped (a zero-width
+    joiner between the letters of an e-mail would make each letter a word of its own), control
+    characters, and non-ASCII characters that are neither letters nor digits (private-use,
+    symbols), made spaces. Non-ASCII letters stay, and become placeholders (the vocabulary is ASCII)."""
+    import unicodedata
+
+    # Surrogates cannot be encoded: replaced up front so the byte cap is exact.
+    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8"))
+    if text.isascii() and text.isprintable():
+        return text
+    kept: list[str] = []
+    for char in text:
+        if unicodedata.category(char) == "Cf":
+            continue
+        if char in "\n\t" or (char.isascii() and char.isprintable()) or (not char.isascii() and char.isalnum()):
+            kept.append(char)
+        elif not kept or kept[-1] != " ":  # a run of them is one space
+            kept.append(" ")
+    return "".join(kept)
+
+
 def sanitize_error(text: object) -> str:
     """The error text with every token outside the allow-list replaced by a typed placeholder; never raises."""
     try:
         from telemetry_sender.privacy import allowlist, scrub, vocabulary
 
-        raw = _as_text(text)[:MAX_SCANNED_CHARS].replace("\x00", "")
-        # Surrogates cannot be encoded: replaced up front so the byte cap is exact.
-        raw = raw.encode("utf-8", "replace").decode("utf-8")
+        raw = plain_text(_as_text(text)[:MAX_SCANNED_CHARS])
         return allowlist.keep_allowed(scrub.scrub_text(raw), vocabulary.words(), MAX_TEXT_BYTES)
     except Exception:  # pylint: disable=broad-exception-caught  # the contract: never raise
         return ""

@@ -99,7 +99,8 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
                     r"[A-Za-z0-9+/]{30,}={0,2}(?![\w/])"), "<secret>", None),
         (re.compile(rf"(?i)\b[a-z]:[\\/](?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]*"), "<path>", (":\\", ":/")),
         (re.compile(rf"\\\\(?:{_SPACED_SEGMENT}[\\/])*[^\s'\"<>|]+"), "<path>", ("\\\\",)),
-        (re.compile(r"(?<![\w/])~[A-Za-z_][\w.-]*(?:/[^\s'\"]*)?"), "<path>", ("~",)),
+        # (not after `>`: `<name>~backup` is what a first pass left of `contoso~backup`)
+        (re.compile(r"(?<![\w/>])~[A-Za-z_][\w.-]*(?:/[^\s'\"]*)?"), "<path>", ("~",)),
         (re.compile(r"(?<![\w.@%+~-])(?:~|\.{1,2}|[\w.@%+-]{1,255})?(?:/[\w.@%+~-]+(?: [\w.@%+~-]+){0,8}(?=/))+"
                     r"/[\w.@%+~-]+/?|~/[^\s'\"]*"), "<path>", ("/",)),
         (_SEPARATORS["="], "=", ("=",)),

@@ -152,3 +152,24 @@ def test_the_value_after_a_secret_or_identifying_flag_in_a_list_is_redacted(flag
 ])
 def test_parameters_know_counts_and_flag_values(params, expected):
     assert sanitize_parameters(params) == expected
+
+
+# --- text made to slip past a word check (found by an audit: each passed unchanged before) -----------
+
+ZWJ, ZWSP = "\u200d", "\u200b"
+
+
+@pytest.mark.parametrize("text, sanitized", [
+    ("Project 'МойПроектApp' not found", "Project '<name>' not found"),  # non-ASCII letters hid in a CamelCase word
+    ("User 'ИванПетровA' not found", "User '<name>' not found"),
+    ("User Ⓙⓞⓗⓝ not found", "User <name> not found"),  # circled letters fold to letters first
+    ("User " + ZWJ.join("john.doe@contoso.com") + " not found", "User <email> not found"),  # one letter a word
+    ("sub " + ZWSP.join(["12345678-1234", "-1234-1234-", "123456789012"]), "sub <guid>"),
+    ("failed " + "".join(chr(0xE000 + b) for b in b"john.doe@contoso.com") + " \x1b[2J", "failed  [<name>"),
+    ("Login failed on server CORPSQL001 for user JSMITH001", "Login failed on server <name> for user <name>"),
+    ("AADSTS7000215: invalid client secret; BCP035 in main", "AADSTS7000215: invalid client secret; BCP035 in main"),
+    ("backup of contoso~backup failed", "backup of <name>~backup failed"),  # and its second pass leaves it so
+])
+def test_text_made_to_slip_past_the_word_check_does_not(text, sanitized):
+    assert sanitize_error(text) == sanitized
+    assert sanitize_error(sanitized) == sanitized  # the sender's re-check sends what the spool holds
