@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import AbstractSet
 
-from telemetry_sender.privacy.rules import SECRET_WORDS, is_identifying_name, is_model_name, is_sensitive_name
+from telemetry_sender.privacy.rules import (
+    SECRET_WORDS, SHORT_IDENTIFYING_FLAGS, SHORT_SECRET_FLAGS, is_identifying_name, is_model_name, is_sensitive_name,
+)
 from telemetry_sender.privacy.rules import region_or_empty, split_words
 
 PLACEHOLDERS = ("guid", "email", "url", "path", "secret", "name", "number", "value", "resource-id", "jwt",
@@ -61,9 +63,9 @@ def _placeholder(token: str, previous: str) -> str:
 
 def _after_flag(flag: str) -> str | None:
     """The placeholder for the value after a flag that names a secret or an identity, else None."""
-    if is_sensitive_name(flag):
+    if flag in SHORT_SECRET_FLAGS or is_sensitive_name(flag):
         return "<secret>"
-    return "<name>" if is_identifying_name(flag) else None
+    return "<name>" if flag in SHORT_IDENTIFYING_FLAGS or is_identifying_name(flag) else None
 
 
 # pylint: disable-next=too-many-return-statements  # one return per kind of token

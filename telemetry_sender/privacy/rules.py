@@ -129,9 +129,17 @@ SECRET_WORDS = frozenset(  # one string split at import: faster to load than a l
     "subscription subscriptions token tokens password passwords passwd pwd "
     "secret secrets key keys apikey passphrase credential credentials cred "
     "creds cert certificate sas sig signature auth authorization cookie "
-    "private privatekey pat bearer otp pin salt connectionstring sastoken "
+    "private privatekey pat bearer otp pin salt connectionstring sastoken pw pass "
     .split()
 )
+# Inside one word (`adminpassword`, `clientsecret`, `DBPASSWORD`): the stems no other word holds.
+SECRET_STEMS = ("password", "passwd", "secret", "token", "credential", "passphrase", "apikey", "privatekey",
+                "connectionstring", "signature", "certificate")
+KEY_ENDING_WORDS = frozenset("monkey turkey donkey jockey hockey whiskey lackey".split())  # no secrets in them
+IDENTIFYING_STEMS = ("name", "group", "user", "email", "owner", "login", "account", "server", "tenant")
+# az's short flags for a resource group, a name, a user, a subscription; and for a password.
+SHORT_IDENTIFYING_FLAGS = frozenset({"-g", "-n", "-u", "-s"})
+SHORT_SECRET_FLAGS = frozenset({"-p"})
 SECRET_PHRASES = (("api", "key"), ("connection", "string"), ("access", "key"), ("account", "key"))
 
 # Values that name people, resources, places or carry free text (TELEMETRY.md, "What Is Not Collected").
@@ -218,14 +226,23 @@ def is_sensitive_name(name: str) -> bool:
     words = split_words(name)
     if any(w in COUNT_WORDS for w in words):
         return False
-    if any(w in SECRET_WORDS for w in words):
+    if any(w in SECRET_WORDS or _holds(w, SECRET_STEMS) or _ends_in_key(w) for w in words):
         return True
     return any(words[i:i + 2] == phrase for phrase in SECRET_PHRASES for i in range(len(words) - 1))
 
 
+def _holds(word: str, stems: tuple[str, ...]) -> bool:
+    return any(stem in word for stem in stems)
+
+
+def _ends_in_key(word: str) -> bool:
+    """`storagekey`, `masterkeys`, `adminpwd`: a key by its end, unless it is an ordinary word that ends so."""
+    return word.endswith(("key", "keys", "pwd")) and word.rstrip("s") not in KEY_ENDING_WORDS
+
+
 def is_identifying_name(name: str) -> bool:
     """True when a parameter of this name names a person, resource, path or carries free text."""
-    return any(w in IDENTIFYING_WORDS for w in split_words(name))
+    return any(w in IDENTIFYING_WORDS or _holds(w, IDENTIFYING_STEMS) for w in split_words(name))
 
 
 # --- Azure regions: composed only of geography words, so a chosen name cannot pass ---
@@ -388,7 +405,8 @@ def _flag_hides_next(item: object) -> bool:
     if not isinstance(item, str) or not item.startswith("-"):
         return False
     name = item.split("=", 1)[0]
-    return is_sensitive_name(name) or is_identifying_name(name)
+    return name in SHORT_IDENTIFYING_FLAGS or name in SHORT_SECRET_FLAGS or is_sensitive_name(name) \
+        or is_identifying_name(name)
 
 
 def _clean_list(items: list, name: str, depth: int, seen: frozenset[int]) -> list:

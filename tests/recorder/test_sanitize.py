@@ -24,7 +24,9 @@ SAS_URL = "https://contosodata.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&
 @pytest.mark.parametrize(
     "name",
     ["client_secret", "storage_account_key", "sas_token", "AZURE_OPENAI_API_KEY", "key", "--key", "apiKey",
-     "connectionString", "connection-string", "password", "subscription", "githubToken", "privateKey", "Secret"],
+     "connectionString", "connection-string", "password", "subscription", "githubToken", "privateKey", "Secret",
+     # written as one word: the stem inside still makes it a secret
+     "adminpassword", "DBPASSWORD", "clientsecret", "accesstoken", "storagekey", "adminpwd", "pw", "pass"],
 )
 def test_sensitive_names(name):
     assert is_sensitive_name(name)
@@ -387,3 +389,14 @@ def test_more_planted_shapes_never_survive_in_parameters(planted, name):
 )
 def test_paths_with_spaces_are_scrubbed_whole(text, private):
     assert private not in sanitize_error(text)
+
+
+@pytest.mark.parametrize("name", ["resourcegroup", "storageaccountname", "displayname", "servername", "adminuser"])
+def test_identifying_names_written_as_one_word_are_not_kept(name):
+    assert sanitize_parameters({name: "contoso"})[name] == "***"
+
+
+def test_azs_short_flags_for_a_group_a_name_a_user_and_a_password_hide_the_next_item():
+    given = ["-g", "payroll", "-n", "web", "-u", "jdoe", "-p", "hunter", "-s", "prod", "-l", "westus3"]
+    cleaned = sanitize_parameters({"args": given})["args"]
+    assert [cleaned[i] for i in (1, 3, 5, 7, 9)] == ["***"] * 5 and cleaned[11] == "westus3"
