@@ -13,7 +13,7 @@ from typing import Callable
 
 from telemetry_sender.privacy.rules import REDACTED, parameters_json
 from telemetry_sender.privacy.rules import is_command_name, is_enum_like, is_guid, is_model_name, is_resource_type
-from telemetry_sender.privacy.rules import region_or_empty
+from telemetry_sender.privacy.rules import is_version, region_or_empty
 
 _MAX_TIMESTAMP_CHARS = 40
 _TIMESTAMP_CHARS = frozenset("0123456789-:.TZ+")
@@ -61,6 +61,10 @@ def _resource_types(value: str) -> str:
     return ",".join(kept)
 
 
+def _version(value: str) -> str:
+    return value if value == "" or is_version(value) else REDACTED
+
+
 def _success(value: str) -> str:
     return value if value in ("true", "false") else ""
 
@@ -88,7 +92,7 @@ def _error(value: str) -> str:
 CHECKS: dict[str, Callable[[str], str]] = {
     "tenantId": _guid, "projectId": _guid, "eventId": _guid, "commandName": _command, "parameters": _parameters,
     "provider": _enum, "model": _model, "resourceType": _resource_types, "location": _locations, "sku": _skus,
-    "extensionVersion": _enum, "success": _success, "error": _error, "timestamp": _timestamp,
+    "extensionVersion": _version, "success": _success, "error": _error, "timestamp": _timestamp,
 }
 
 

@@ -51,6 +51,22 @@ def _is_word(part: str) -> bool:
     return bool(part) and part[0] in _ALNUM and all(c in _WORD_CHARS for c in part)
 
 
+# The letters a package version may hold (PEP 440 and semver pre-release tags): `0.1.0`, `1.2.0b1`,
+# `2.0.0-rc.1`, `1.0.0.dev3`; a name (`contoso-secret-project`, `john.doe.contoso.com`) is not a version.
+VERSION_TAGS = frozenset("a b c rc alpha beta dev post pre preview final".split())
+_VERSION_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz.+-")
+
+
+def is_version(value: object) -> bool:
+    """True for a package version: starts with a digit, at most 40 characters, letters only in release tags."""
+    if not isinstance(value, str) or not 0 < len(value) <= 40 or not value[0].isdigit():
+        return False
+    if not set(value) <= _VERSION_CHARS:
+        return False
+    letters = "".join(c if c.isalpha() else " " for c in value).split()
+    return all(run in VERSION_TAGS for run in letters)
+
+
 def is_enum_like(value: str) -> bool:
     """True for a short token with no secret or personal shape (kept as usage signal).
 

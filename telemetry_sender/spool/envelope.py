@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from telemetry_sender.privacy.rules import is_version
 from telemetry_sender.protocol import BASE_TYPE, CLOUD_ROLE, ENVELOPE_NAME, EVENT_NAME
 from telemetry_sender.recording import (
     MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS, FrozenValue, build_envelope, sdk_version_tag,
 )
 
-_MAX_VERSION_CHARS = 40
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -42,8 +42,7 @@ def _loggable(name: object) -> str:
 
 
 def _version(value: object) -> str | None:
-    ok = isinstance(value, str) and 0 < len(value) <= _MAX_VERSION_CHARS and set(value) <= _NAME_CHARS
-    return value if ok else None
+    return value if isinstance(value, str) and is_version(value) else None
 
 
 def _tags(tags: object, dropped: list[str]) -> dict[str, str]:

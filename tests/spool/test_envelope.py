@@ -73,6 +73,9 @@ def test_the_configured_instrumentation_key_is_sent():
     ("commandName", "prototype status --name jane", ""),
     ("resourceType", "Microsoft.Web/sites,/subscriptions/x/resourceGroups/y", "Microsoft.Web/sites"),
     ("success", "maybe", ""),
+    ("extensionVersion", "contoso-secret-project", "***"),  # a version, not a name (found by an audit)
+    ("error", "CLIError: failed " + "".join(chr(0xE000 + b) for b in b"jane@contoso.com") + " \x1b[2J\u200b",
+     "CLIError: failed  [<name>"),
 ])
 def test_properties_are_rechecked_by_shape(key, raw, sent):
     projection = project_envelope(recorded(**{key: raw}), instrumentation_key=IKEY)
@@ -111,3 +114,10 @@ def test_another_event_name_is_no_event():
     planted = recorded()
     planted["data"]["baseData"]["name"] = "something_else"
     assert project_envelope(planted, instrumentation_key=IKEY).envelope is None
+
+
+def test_a_version_tag_that_is_a_name_is_not_sent():
+    planted = recorded()
+    planted["tags"]["ai.application.ver"] = "john.doe.contoso.com"
+    tags = project_envelope(planted, instrumentation_key=IKEY).envelope["tags"]
+    assert tags["ai.application.ver"] == "unknown" and "john" not in tags["ai.internal.sdkVersion"]
