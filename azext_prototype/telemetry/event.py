@@ -23,7 +23,6 @@ from telemetry_sender.privacy.rules import (
     parameters_json,
     region_or_empty,
     split_words,
-    truncate_utf8,
 )
 from telemetry_sender.recording import PROPERTY_KEYS, FrozenValue  # the data dictionary's owner
 
@@ -125,13 +124,22 @@ def _first(arguments: Mapping[str, Any], names: Iterable[str]) -> object:
     return None
 
 
+_MAX_JOINED_BYTES = 512
+
+
 def _joined(values: Iterable[str]) -> str:
-    """Distinct non-empty values in order, comma-joined (a command may name several resources)."""
+    """Distinct non-empty values in order, comma-joined (a command may name several resources), whole
+    values only up to 512 bytes: a value cut in two would fail the sender's check of each item."""
     seen: list[str] = []
+    size = -1  # no comma before the first
     for value in values:
         if value and value not in seen:
+            cost = len(value.encode("utf-8")) + 1
+            if size + cost > _MAX_JOINED_BYTES:
+                break
             seen.append(value)
-    return truncate_utf8(",".join(seen), 512)
+            size += cost
+    return ",".join(seen)
 
 
 def _resource_fields(resources: Iterable[Mapping[str, Any]]) -> tuple[str, str, str]:

@@ -329,3 +329,14 @@ def test_an_error_without_a_message_is_written_as_the_sender_will_send_it():
     for error in (UnicodeDecodeError("utf-8", b"", 0, 1, ""), ValueError(), KeyError()):
         written = error_text(error, {}, "{}")
         assert written and recheck_property("error", written) == written
+
+
+def test_many_regions_are_joined_whole_and_pass_the_senders_check():
+    from telemetry_sender.privacy.recheck import recheck_property
+
+    regions = [f"{a}{b}{n}" for a in ("east", "west", "north", "south", "central")
+               for b in ("us", "europe", "asia", "india", "japan") for n in ("", "2", "3")]
+    resources = [{"resourceType": "Microsoft.Web/sites", "location": region} for region in regions]
+    joined = build(invocation(resources=resources)).properties["location"]
+    assert len(joined.encode()) <= 512 and all(item in regions for item in joined.split(","))
+    assert recheck_property("location", joined) == joined  # before: cut mid-region, sent as ***
