@@ -133,11 +133,16 @@ def is_resource_type(value: object) -> bool:
         return False
     namespace, *types = value.split("/")
     labels = namespace.split(".")
-    if len(labels) < 2 or not 1 <= len(types) <= 3:
+    if len(labels) < 2 or not 1 <= len(types) <= 3 or not all(_is_type_segment(t) for t in types):
         return False
-    return all(p and p[0].isalpha() and all(c in _ALNUM for c in p) for p in labels[:1] + types) and all(
-        p and all(c in _ALNUM for c in p) for p in labels[1:]
-    )
+    return labels[0][:1].isalpha() and all(p and all(c in _ALNUM for c in p) for p in labels)
+
+
+def _is_type_segment(segment: str) -> bool:
+    """A resource type's segment is a plural or camelCase noun of letters (`sites`, `storageAccounts`);
+    a name in its place (`.../storageAccounts/contosopayrollsa01`, `.../vaults/jdoekv`) is not."""
+    letters = bool(segment) and segment.isascii() and segment.isalpha()
+    return letters and (segment.endswith("s") or not segment.islower())
 
 
 # TELEMETRY.md's list, plus the words that mean the same thing.

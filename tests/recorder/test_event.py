@@ -340,3 +340,12 @@ def test_many_regions_are_joined_whole_and_pass_the_senders_check():
     joined = build(invocation(resources=resources)).properties["location"]
     assert len(joined.encode()) <= 512 and all(item in regions for item in joined.split(","))
     assert recheck_property("location", joined) == joined  # before: cut mid-region, sent as ***
+
+
+@pytest.mark.parametrize("kept, dropped", [
+    ("Microsoft.Storage/storageAccounts/blobServices", "Microsoft.Storage/storageAccounts/contosopayrollsa01"),
+    ("Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/jdoepersonalkv"),
+])
+def test_a_resource_name_in_a_child_types_place_is_not_kept(kept, dropped):
+    props = build(invocation(resources=[{"resourceType": kept}, {"resourceType": dropped}])).properties
+    assert props["resourceType"] == kept
