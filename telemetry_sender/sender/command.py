@@ -19,6 +19,7 @@ from telemetry_sender.sender.drain import drain
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import SpoolLock, adopt
 from telemetry_sender.recording import ensure_private_dir
+from telemetry_sender.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def _foreground(args: Any, layout: SpoolLayout, deadline: float) -> int:
     if getattr(args, "json", False):
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(report.summary())
+        print(printable(report.summary()))
     return 0 if report.outcome.all_accepted else 1
 
 

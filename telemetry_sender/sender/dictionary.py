@@ -13,6 +13,7 @@ from typing import Any
 
 from telemetry_sender.spool.envelope import project_envelope
 from telemetry_sender.spool.store import Unsendable
+from telemetry_sender.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,6 @@ def enforce_dictionary(envelope: object, instrumentation_key: str, name: str) ->
     if projection.envelope is None:
         raise Unsendable(projection.reason)
     if projection.dropped:
-        logger.warning("%s: %d undocumented or reshaped field(s) not sent as stored: %s", name,
+        logger.warning("%s: %d undocumented or reshaped field(s) not sent as stored: %s", printable(name),
                        len(projection.dropped), ", ".join(projection.dropped))
     return projection.envelope, any(field not in _ROUTING for field in projection.dropped)

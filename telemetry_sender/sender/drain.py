@@ -40,6 +40,7 @@ from telemetry_sender.spool.layout import SpoolLayout, is_pending_name, parse_le
 from telemetry_sender.spool.lock import SpoolLock
 from telemetry_sender.recording import backing_off, endpoint_id, parse_time
 from telemetry_sender.spool.state import LossReason, for_endpoint, load_state, record_target, save_state
+from telemetry_sender.text import printable  # names and messages from disk or the service: escaped in logs
 
 __all__ = ["DrainReport", "Outcome", "drain"]
 
@@ -167,11 +168,11 @@ class _BatchSource:
         return None
 
     def _quarantine(self, lease: Path, name: str, reason: str, now: datetime) -> None:
-        logger.warning("quarantined %s: %s", name, reason)
+        logger.warning("quarantined %s: %s", printable(name), printable(reason))
         try:
             dropped = store.quarantine(self._ctx.layout, lease, name, reason, now)
         except OSError as exc:  # no usable quarantine folder: never let one file block the spool
-            logger.warning("cannot quarantine (%s): deleting %s", type(exc).__name__, name)
+            logger.warning("cannot quarantine (%s): deleting %s", type(exc).__name__, printable(name))
             store.delete(lease)
             dropped = 0
         self._ctx.report.lose(self._state, LossReason.QUARANTINED)
@@ -207,7 +208,7 @@ def _dead_letter(ctx: _Context, state: dict[str, Any], item: _Item, rejection: I
         dropped = store.dead_letter(ctx.layout, item.lease, item.name, item.envelope, rejection.status,
                                     rejection.message, now)
     except OSError as exc:  # no usable rejected/ folder: the item is lost either way, count it
-        logger.warning("cannot dead-letter (%s): deleting %s", type(exc).__name__, item.name)
+        logger.warning("cannot dead-letter (%s): deleting %s", type(exc).__name__, printable(item.name))
         store.delete(item.lease)
         dropped = 0
     if not ctx.report.rejection:
@@ -385,7 +386,7 @@ def _refusal(ctx: _Context, manual: bool) -> DrainReport | None:
         return ctx.stop(Outcome.DISABLED, f"{settings.reason}: nothing sent, nothing deleted")
     unsafe = store.unsafe_reason(layout)
     if unsafe:
-        logger.warning("not draining: %s", unsafe)
+        logger.warning("not draining: %s", printable(unsafe))
         return ctx.stop(Outcome.UNSAFE, unsafe)
     if not layout.root.is_dir() or not layout.spool.is_dir():
         return ctx.stop(Outcome.DISABLED if not settings.enabled else Outcome.EMPTY)
@@ -456,7 +457,7 @@ def drain(
         return refused
     held, problem = ownership.take_lock(ctx.layout, lock)
     if problem:
-        logger.warning("not draining: %s", problem)
+        logger.warning("not draining: %s", printable(problem))
         _cap_without_lock(ctx)
         return ctx.stop(Outcome.UNSAFE, problem)
     if held is None:

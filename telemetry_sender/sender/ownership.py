@@ -14,6 +14,7 @@ import time
 from telemetry_sender.spool import repair
 from telemetry_sender.spool.layout import SpoolLayout
 from telemetry_sender.spool.lock import SpoolLock, try_acquire
+from telemetry_sender.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def take_lock(layout: SpoolLayout, lock: SpoolLock | None) -> tuple[SpoolLock | 
     for path in ours:
         moved, problem = repair.set_aside(path, time.time_ns())
         if moved:
-            logger.warning("%s", moved)
+            logger.warning("%s", printable(moved))
         if problem:
             problems.append(problem)
     if problems:

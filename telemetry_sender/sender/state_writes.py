@@ -17,6 +17,7 @@ from telemetry_sender.sender.backoff import next_wait
 from telemetry_sender.sender.policy import BatchVerdict
 from telemetry_sender.sender.report import DrainReport
 from telemetry_sender.spool.state import AttemptOutcome, count, format_time
+from telemetry_sender.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def record_failure(state: dict[str, Any], verdict: BatchVerdict, now: datetime, 
         last_attempt={"time": format_time(now), "outcome": AttemptOutcome.RETRY.value, "status": verdict.status,
                       "detail": verdict.detail},
     )
-    logger.info("backing off %.1f s after %s (failure %d)", wait, verdict.detail or verdict.status, failures)
+    logger.info("backing off %.1f s after %s (failure %d)", wait, printable(verdict.detail or verdict.status), failures)
     return wait
 
 

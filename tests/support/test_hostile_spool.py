@@ -237,3 +237,15 @@ def test_times_at_the_edge_of_the_calendar_read_as_absent_not_as_a_crash(tmp_pat
         done = run(*command, "--spool", str(root), config_dir=config_dir)
         assert done.returncode == 0 and "Traceback" not in done.stderr, (command, done.stderr[-800:])
     assert json.loads(run("status", "--json", "--spool", str(root), config_dir=config_dir).stdout)["pending"] == 2
+
+
+def test_send_never_puts_a_raw_control_character_of_a_file_name_on_the_terminal(tmp_path, config_dir):
+    root = tmp_path / "copied"
+    put(root / "spool" / (HOSTILE_NAME[:-5] + "x.json"), "{not json")  # quarantined: its name is logged
+    env = {**os.environ, "AZURE_CONFIG_DIR": str(config_dir),
+           "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9"}
+    env.pop("DO_NOT_TRACK", None)
+    done = subprocess.run([sys.executable, "-m", "telemetry_sender", "send", "--spool", str(root)], env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert "quarantined" in done.stderr + done.stdout
+    assert raw_controls(done.stderr) == [] and raw_controls(done.stdout) == []
