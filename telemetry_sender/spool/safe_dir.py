@@ -35,6 +35,7 @@ class Kind(str, enum.Enum):
     DEVICE = "device"
     SOCKET = "socket"
     OTHER = "other"
+    UNREADABLE = "unreadable"  # listed, but lstat refused (a folder without search permission)
 
 
 def kind_of(mode: int) -> Kind:
@@ -78,6 +79,8 @@ def describe(entry: Entry) -> str:
         return "a symlink: not followed"
     if entry.kind is Kind.FOLDER:
         return "a folder where a file belongs: not entered"
+    if entry.kind is Kind.UNREADABLE:
+        return "listed but cannot be looked at (no permission): not opened"
     if entry.kind is not Kind.FILE:
         return f"a {entry.kind.value}, not a regular file: not opened"
     return f"owned by uid {entry.uid}, not by you" if entry.foreign else "a regular file"
@@ -157,13 +160,16 @@ class SafeDir:
     # --- looking --------------------------------------------------------------------------
 
     def scan(self) -> Iterator[Entry]:
-        """The entries of the folder as lstat sees them (a name gone meanwhile is left out)."""
+        """The entries of the folder as lstat sees them (a name gone meanwhile is left out; one lstat
+        refuses is an UNREADABLE entry, never silently missing: it may be an event that waits)."""
         with os.scandir(self._fd if self._fd is not None else self.path) as entries:
             for item in entries:
                 try:
                     yield _entry(item.name, item.stat(follow_symlinks=False))
-                except OSError:
+                except FileNotFoundError:
                     continue
+                except OSError:
+                    yield Entry(item.name, Kind.UNREADABLE, 0, 0.0, -1, False)
 
     def entries(self) -> list[Entry]:
         """`scan`, sorted by name."""

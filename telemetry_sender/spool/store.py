@@ -221,7 +221,7 @@ def _cap(folder: SafeDir, cap_bytes: int) -> int:
     groups: dict[str, list[Entry]] = {}
     total = 0
     for entry in folder.scan():
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry.kind is Kind.UNREADABLE:
             continue
         base = entry.name[: -len(WHY_SUFFIX)] if entry.name.endswith(WHY_SUFFIX) else entry.name
         groups.setdefault(base, []).append(entry)
@@ -250,7 +250,7 @@ def _is_temp_name(name: str) -> bool:
 def _reap(folder: SafeDir, now_unix: float) -> int:
     reaped = 0
     for entry in folder.scan():
-        if _is_temp_name(entry.name) and entry.kind is not Kind.FOLDER and _stale(entry, now_unix):
+        if _is_temp_name(entry.name) and entry.kind not in (Kind.FOLDER, Kind.UNREADABLE) and _stale(entry, now_unix):
             try:
                 reaped += folder.unlink(entry.name)
             except OSError:
@@ -288,8 +288,8 @@ class _Sweep:  # pylint: disable=too-many-instance-attributes  # one field per c
         """Reap stale temp files, expire or count pending ones; return the dead leases to give back."""
         dead: list[tuple[Entry, str]] = []
         for entry in self.spool.scan():
-            if entry.kind is Kind.FOLDER:
-                continue  # a planted folder is never entered or counted
+            if entry.kind in (Kind.FOLDER, Kind.UNREADABLE):
+                continue  # a planted folder is never entered or counted; what lstat refused is left alone
             if _is_temp_name(entry.name):
                 if _stale(entry, self.now) and self._delete(entry.name):
                     self.stale += 1

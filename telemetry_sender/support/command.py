@@ -257,9 +257,10 @@ def run_purge(layout: SpoolLayout, *, include_all: bool, yes: bool,
     except OSError as exc:
         return PurgeResult(PurgeOutcome.UNSAFE, PurgeCounts(), f"cannot purge {root}: {printable(exc)}")
     done = f"Deleted {describe_counts(counts, include_all)} from {root}."
-    if counts.failed:
-        return PurgeResult(PurgeOutcome.PARTLY, counts, f"{done} {counts.failed} file(s) could not be deleted.",
-                           tuple(skipped))
+    unknown = report.pending_unknown(skipped)  # what could not be looked at was not deleted: not "done"
+    if counts.failed or unknown:
+        why = f"{counts.failed} file(s) could not be deleted." if counts.failed else f"Not read: {printable(unknown)}."
+        return PurgeResult(PurgeOutcome.PARTLY, counts, f"{done} {why}", tuple(skipped))
     return PurgeResult(PurgeOutcome.DONE, counts, done, tuple(skipped))
 
 
@@ -349,6 +350,10 @@ def command_show(args: argparse.Namespace, layout: SpoolLayout) -> int:
             sys.stdout.write(f"\n{len(shown)} shown from {printable(layout.root)}; "
                              "--file NAME prints one in full, --json prints the envelopes exactly.\n")
     _print_skipped(skipped, sys.stderr)
+    unknown = report.pending_unknown(skipped)
+    if unknown:  # "none shown" must not stand for "none there"
+        sys.stderr.write(f"error: pending events not all read: {printable(unknown)}\n")
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -388,7 +393,7 @@ def command_purge(args: argparse.Namespace, layout: SpoolLayout) -> int:
         else:
             sys.stdout.write(f"Deleted {describe_counts(result.counts, args.all)} from {printable(layout.root)}.\n")
         if result.outcome is PurgeOutcome.PARTLY:
-            sys.stderr.write(f"error: {result.counts.failed} file(s) could not be deleted\n")
+            sys.stderr.write(f"error: {result.message}\n")
     elif result.outcome is PurgeOutcome.DECLINED:
         sys.stderr.write(result.message + "\n")
     else:

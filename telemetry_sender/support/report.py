@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from telemetry_sender.spool.envelope import envelope_problem
 from telemetry_sender.spool.layout import is_pending_name, parse_lease_name, recorded_ns
-from telemetry_sender.spool.safe_dir import Skipped
+from telemetry_sender.spool.safe_dir import Kind, Skipped
 from telemetry_sender.spool.state import LOSS_REASONS, count, format_time, merge_saved
 from telemetry_sender.recording import parse_time
 from telemetry_sender.text import SHOWN_PROPERTIES
@@ -133,6 +133,17 @@ def preview(data: bytes | None) -> str:
 
 
 # --- show -------------------------------------------------------------------------------
+
+
+def pending_unknown(skipped: Iterable[Skipped]) -> str | None:
+    """Why the pending events cannot be counted (spool/ itself, or entries in it, could not be looked at),
+    or None: "0 pending" must never stand for "not read"."""
+    for item in skipped:
+        if item.path == "spool":
+            return f"spool/ {item.reason}"
+        if item.path.startswith("spool/") and item.kind is Kind.UNREADABLE:
+            return f"{item.path} {item.reason}"
+    return None
 
 
 def show_item(item: SpoolFile) -> dict[str, Any]:
@@ -309,7 +320,7 @@ def build_status(
     redirect_live = bool(redirect) and (parse_time(redirect.get("expires")) or now) > now
     hints = copied_hints(root, folder, sender_running)
     # spool/ itself unopened or unlisted: its events are not known to be 0 (null, and why).
-    unread = next((f"spool/ {s.reason}" for s in folder.skipped if s.path == "spool"), None)
+    unread = pending_unknown(folder.skipped)
     return {
         "enabled": settings.enabled,
         "reason": settings.reason,

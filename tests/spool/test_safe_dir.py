@@ -67,3 +67,35 @@ def test_changes_stay_inside_and_never_go_through_a_link(tree):
         opened.remove_tree("new")
         assert not (root / "new").exists()
     assert sorted(p.name for p in outside.iterdir()) == ["mine.txt"]
+
+
+def test_an_entry_lstat_refuses_is_listed_as_unreadable_never_left_out(tmp_path, monkeypatch):
+    """A folder without search permission lists names it will not lstat (root can't be made to see it so)."""
+    from telemetry_sender.spool import safe_dir
+
+    (tmp_path / "00000000000000000001-aaaaaaaaaaaa.json").write_text("{}")
+    (tmp_path / "gone.json").write_text("{}")
+    real_scandir = os.scandir
+
+    class Refusing:
+        def __init__(self, entry):
+            self.name = entry.name
+
+        def stat(self, follow_symlinks=True):
+            raise (FileNotFoundError if self.name == "gone.json" else PermissionError)(13, "Permission denied")
+
+    class Listing:
+        def __init__(self, target):
+            self._inner = real_scandir(target)
+
+        def __enter__(self):
+            return [Refusing(e) for e in self._inner]
+
+        def __exit__(self, *exc):
+            self._inner.close()
+
+    monkeypatch.setattr(safe_dir.os, "scandir", Listing)
+    with safe_dir.SafeDir.open_root(tmp_path) as folder:
+        entries = folder.entries()
+    assert [(e.name, e.kind) for e in entries] == [("00000000000000000001-aaaaaaaaaaaa.json", safe_dir.Kind.UNREADABLE)]
+    assert "cannot be looked at" in safe_dir.describe(entries[0])

@@ -100,10 +100,11 @@ def test_a_symlinked_spool_folder_is_not_purged(tmp_path, engineer, config_dir):
     os.symlink(engineer / "work", root / "spool")  # every *.json there would look like a pending event
     outside = tree_digest(engineer)
     result = run("purge", "--yes", "--all", "--spool", str(root), config_dir=config_dir)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # not "done": what spool/ holds was neither read nor deleted
     assert "Deleted 0 pending events" in result.stdout and "spool: a symlink" in result.stderr
+    assert "Not read: spool/ a symlink" in result.stderr
     shown = run("show", "--json", "--spool", str(root), config_dir=config_dir)
-    assert json.loads(shown.stdout) == []
+    assert json.loads(shown.stdout) == [] and shown.returncode == 1
     assert tree_digest(engineer) == outside
 
 

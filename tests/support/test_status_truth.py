@@ -68,3 +68,13 @@ def test_an_unreadable_spool_folder_is_not_reported_as_nothing_pending():
                               settings=SETTINGS, sender_running=False, now=STATUS_AT, folder=folder)
     assert doc["pending"] is None and doc["pending_unknown"] == "spool/ not opened: EACCES"
     assert "unknown: spool/ not opened: EACCES" in render.render_status(doc)
+
+
+def test_an_entry_of_spool_that_cannot_be_looked_at_makes_pending_unknown_not_zero():
+    from telemetry_sender.spool.safe_dir import Kind, Skipped
+
+    hidden = Skipped("spool/00000000000000000001-aaaaaaaaaaaa.json", Kind.UNREADABLE, "listed but cannot be looked at")
+    folder = report.FolderFacts(this_machine_root="/r", skipped=(hidden,))
+    doc = report.build_status(root="/r", files=(), oldest_envelope=None, state_doc=None, state_problem=None,
+                              settings=SETTINGS, sender_running=False, now=STATUS_AT, folder=folder)
+    assert doc["pending"] is None and doc["pending_unknown"].startswith("spool/00000000000000000001")
