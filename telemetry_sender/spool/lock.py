@@ -7,6 +7,7 @@ starts one sender.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from telemetry_sender.recording import CLOEXEC, NOFOLLOW, NONBLOCK, acquire_lock_fd, same_file
@@ -52,15 +53,30 @@ class SpoolLock:
 def try_acquire(path: Path, attempts: int = 3) -> SpoolLock | None:
     """Take the lock at once or return None: a loser never waits (recording.acquire_lock_fd says how).
 
-    Raises OSError when `path` is no usable lock file: see telemetry_sender.spool.repair.
+    Raises OSError when `path` is no usable lock file: see telemetry_sender.spool.repair. A FIFO or
+    device there is refused before it is opened (the support tools never open one).
     """
+    _refuse_special(path)
     fd = acquire_lock_fd(path, attempts)
     return SpoolLock(fd) if fd is not None else None
 
 
-def is_held(path: Path) -> bool:
-    """True when another process holds the lock; never creates the file (`status` asks this)."""
+def _refuse_special(path: Path) -> None:
+    """OSError when something other than a regular file, a folder or a link sits at `path` (lstat, no open)."""
     try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+        raise IsADirectoryError(f"{os.path.basename(path)} is not a regular file")
+
+
+def is_held(path: Path) -> bool:
+    """True when another process holds the lock; never creates the file, never opens a FIFO or device
+    (`status` asks this of a user's folder)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
         fd = os.open(path, os.O_RDWR | NOFOLLOW | NONBLOCK | CLOEXEC)
     except OSError:
         return False

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from telemetry_sender.spool import lock
 
 
@@ -15,3 +19,18 @@ def test_lock_is_exclusive_and_probeable(tmp_path):
     assert lock.is_held(path)
     held.release()
     assert not lock.is_held(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_at_the_lock_is_never_opened(tmp_path, monkeypatch):
+    from telemetry_sender.spool import lock as lock_module
+
+    fifo = tmp_path / "sender.lock"
+    os.mkfifo(fifo)
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k))
+    assert lock_module.is_held(fifo) is False
+    with pytest.raises(OSError):
+        lock_module.try_acquire(fifo)
+    assert str(fifo) not in opened
