@@ -167,9 +167,10 @@ def read_claimed(lease: Path) -> object:
 
 
 def _free_name(folder: SafeDir, name: str) -> str:
-    """`name`, or a numbered variant when that (or its `.why.json`) exists in `folder` already."""
+    """`name`, or a numbered variant when that (or its `.why.json`) exists in `folder` already, or when
+    `name` itself ends in `.why.json` (it would pass for a note, and the file be shown nowhere)."""
     target, number = name, 1
-    while folder.exists(target) or folder.exists(f"{target}{WHY_SUFFIX}"):
+    while target.endswith(WHY_SUFFIX) or folder.exists(target) or folder.exists(f"{target}{WHY_SUFFIX}"):
         target = f"{name}.{number}"
         number += 1
     return target

@@ -328,3 +328,17 @@ def test_sweep_of_a_linked_spool_folder_touches_nothing(layout, tmp_path):
     os.symlink(outside, layout.spool)
     assert store.sweep(layout, START_UNIX).expired == 0
     assert old.exists()
+
+
+def test_a_corrupt_file_named_like_a_note_is_quarantined_where_it_can_be_seen(layout):
+    from telemetry_sender.support.reader import SpoolReader
+
+    name = _name()[:-5] + ".why.json"
+    layout.spool.mkdir(parents=True)
+    (layout.spool / name).write_bytes(b"{not json")
+    lease = store.claim(layout, name, int(START_UNIX) + 120)
+    store.quarantine(layout, lease, name, "corrupt: not JSON", SESSION_START)
+    with SpoolReader(layout) as reader:
+        quarantined = [f.name for f in reader.quarantined()]
+    assert quarantined == [name + ".1"]  # before: kept as `name`, which passes for a note and is listed nowhere
+    assert json.loads((layout.quarantine / f"{name}.1.why.json").read_text())["reason"] == "corrupt: not JSON"
