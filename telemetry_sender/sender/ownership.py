@@ -38,11 +38,24 @@ def take_lock(layout: SpoolLayout, lock: SpoolLock | None) -> tuple[SpoolLock | 
         return None, "; ".join(problems)
     if lock is not None:
         log_held(lock)
+        _take_back_folders(layout)
         return lock, ""
     try:
-        return acquire(layout), ""
+        held = acquire(layout)
     except OSError as exc:
         return None, f"cannot take the lock {layout.lock_file.name} ({type(exc).__name__}): refusing to drain"
+    if held is not None:
+        _take_back_folders(layout)
+    return held, ""
+
+
+def _take_back_folders(layout: SpoolLayout) -> None:
+    """Under the lock: a link or file planted at rejected/ or quarantine/ is set aside, so what the
+    drain sets aside lands in a real folder instead of being deleted for want of one."""
+    for path in (layout.rejected, layout.quarantine):
+        moved, problem = repair.set_aside(path, time.time_ns(), folder=True)
+        if moved or problem:
+            logger.warning("%s", printable(moved or problem))
 
 
 def acquire(layout: SpoolLayout) -> SpoolLock | None:

@@ -1,4 +1,5 @@
-"""Our own files (sender.lock, state.json) taken back when something else sits at their name.
+"""Our own files (sender.lock, state.json) and folders (rejected/, quarantine/) taken back when
+something else sits at their name.
 
 A folder, symlink, FIFO or foreign file planted there would stop every sender for
 good; it is renamed aside (the entry itself: a symlink is never followed, nothing is
@@ -21,28 +22,27 @@ def _kind(st: os.stat_result) -> str:
         return "a symlink"
     if stat.S_ISDIR(st.st_mode):
         return "a folder"
-    if not stat.S_ISREG(st.st_mode):
-        return "not a regular file"
-    return "owned by another user"
+    return "a file" if stat.S_ISREG(st.st_mode) else "not a regular file"
 
 
-def problem(path: Path) -> str | None:
-    """What is wrong at `path` for a file of ours ("a folder", ...); None when absent or fine."""
+def problem(path: Path, folder: bool = False) -> str | None:
+    """What is wrong at `path` for a file (or `folder`) of ours ("a folder", "a symlink", ...); None when
+    absent or fine."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return f"cannot be examined ({errno.errorcode.get(exc.errno or 0, 'error')})"
+    if not (stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)):
+        return _kind(st)
     foreign = hasattr(os, "getuid") and st.st_uid != os.getuid()
-    if stat.S_ISREG(st.st_mode) and not foreign:
-        return None
-    return _kind(st)
+    return "owned by another user" if foreign else None
 
 
-def set_aside(path: Path, now_ns: int) -> tuple[str | None, str | None]:
-    """(what was set aside, why it could not be) for our own file at `path`; (None, None) when it was fine."""
-    wrong = problem(path)
+def set_aside(path: Path, now_ns: int, folder: bool = False) -> tuple[str | None, str | None]:
+    """(what was set aside, why it could not be) for our own file (or `folder`) at `path`; (None, None) when fine."""
+    wrong = problem(path, folder)
     if wrong is None:
         return None, None
     target = path.with_name(f"{path.name}{SET_ASIDE_MARK}{now_ns}")

@@ -197,7 +197,7 @@ def quarantine(layout: SpoolLayout, path: Path, name: str, reason: str, now: dat
             return 0
         why = {"reason": reason, "quarantined_at": format_time(now)}
         folder.write_atomic(f"{target}{WHY_SUFFIX}", json.dumps(why).encode("utf-8"))
-        return _cap(folder, QUARANTINE_CAP_BYTES)
+        return _cap(folder, QUARANTINE_CAP_BYTES, keep=target)
 
 
 def dead_letter(  # pylint: disable=too-many-positional-arguments  # the file and the service's verdict, as the drain has them
@@ -218,7 +218,9 @@ def _capped(layout: SpoolLayout, part: Path, cap_bytes: int) -> int:
         return _cap(folder, cap_bytes)
 
 
-def _cap(folder: SafeDir, cap_bytes: int) -> int:
+def _cap(folder: SafeDir, cap_bytes: int, keep: str = "") -> int:
+    """Drop the oldest entries (a file and its `.why.json` together) until the folder fits, never `keep`
+    (the file just set aside: one bigger than the cap is kept for inspection, not deleted at once)."""
     groups: dict[str, list[Entry]] = {}
     total = 0
     for entry in folder.scan():
@@ -231,6 +233,8 @@ def _cap(folder: SafeDir, cap_bytes: int) -> int:
     for base in sorted(groups):
         if total <= cap_bytes:
             break
+        if base == keep:
+            continue
         for entry in groups[base]:
             try:
                 if entry.kind is Kind.FOLDER:  # a planted folder: emptied without following its links

@@ -137,6 +137,24 @@ def test_a_time_at_the_edge_of_the_calendar_in_state_json_does_not_stop_every_se
     assert sorted(event_ids(bodies()[0])) == sorted(ids)
 
 
+@responses.activate(registry=registries.OrderedRegistry)
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="POSIX links")
+def test_a_link_planted_at_quarantine_is_set_aside_and_a_corrupt_file_kept_for_inspection(layout, clock, tmp_path):
+    spool_events(layout, 1)
+    corrupt = layout.spool / f"{int(SESSION_START.timestamp() * 1e9):020d}-aaaaaaaaaaaa.json"
+    corrupt.write_bytes(b"{not json")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, layout.quarantine)
+    responses.post(URL, json=ok(1))
+    report = run(layout, clock)
+    assert (report.sent, report.quarantined) == (1, 1)
+    assert layout.quarantine.is_dir() and not layout.quarantine.is_symlink()
+    assert (layout.quarantine / corrupt.name).read_bytes() == b"{not json"  # before: deleted, though "quarantined"
+    assert list(elsewhere.iterdir()) == []  # the link's target is never written
+    assert any(p.name.startswith("quarantine.set-aside-") and p.is_symlink() for p in layout.root.iterdir())
+
+
 # --- backoff and redirects belong to an endpoint ----------------------------------------------
 
 

@@ -342,3 +342,15 @@ def test_a_corrupt_file_named_like_a_note_is_quarantined_where_it_can_be_seen(la
         quarantined = [f.name for f in reader.quarantined()]
     assert quarantined == [name + ".1"]  # before: kept as `name`, which passes for a note and is listed nowhere
     assert json.loads((layout.quarantine / f"{name}.1.why.json").read_text())["reason"] == "corrupt: not JSON"
+
+
+def test_a_file_bigger_than_the_quarantine_cap_is_kept_for_inspection_and_the_older_ones_make_room(layout):
+    layout.spool.mkdir(parents=True)
+    older, huge = _name(1), _name(2)
+    for name, size in ((older, 1000), (huge, store.QUARANTINE_CAP_BYTES + 1)):
+        (layout.spool / name).write_bytes(b"x" * size)
+        lease = store.claim(layout, name, int(START_UNIX) + 120)
+        dropped = store.quarantine(layout, lease, name, "oversized", SESSION_START)
+    assert dropped == 1  # the older one, as status says ("older removed by the cap")
+    assert (layout.quarantine / huge).stat().st_size == store.QUARANTINE_CAP_BYTES + 1
+    assert not (layout.quarantine / older).exists()
