@@ -52,8 +52,13 @@ def mask_free_text(params: dict, free_text: frozenset[str]) -> dict:
     masked = dict(params)
     for name in free_text:
         value = masked.get(name)
+        if value is None or isinstance(value, (bool, int, float)):
+            continue  # a flag or a number: usage signal, no text of the user's
         texts = value if isinstance(value, (list, tuple)) else [value]
-        if not texts or not all(isinstance(item, str) for item in texts):
+        if not texts:
+            continue
+        if not all(isinstance(item, str) for item in texts):
+            masked[name] = REDACTED  # a mapping or a mixed list: text inside, whatever its shape
             continue
         words = split_words(name)
         if "model" in words or "models" in words or LOCATION_NAME_WORDS.intersection(words):

@@ -349,3 +349,9 @@ def test_many_regions_are_joined_whole_and_pass_the_senders_check():
 def test_a_resource_name_in_a_child_types_place_is_not_kept(kept, dropped):
     props = build(invocation(resources=[{"resourceType": kept}, {"resourceType": dropped}])).properties
     assert props["resourceType"] == kept
+
+
+def test_free_text_in_a_mapping_or_a_mixed_list_is_not_kept():
+    given = {"parameters": {"env": "contoso-prod"}, "target": ["contoso-prod-web", None], "count": 3, "force": True}
+    props = build(invocation(given=given, free_text=frozenset(given))).properties
+    assert json.loads(props["parameters"]) == {"parameters": "***", "target": "***", "count": 3, "force": True}
