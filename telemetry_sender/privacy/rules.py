@@ -342,7 +342,7 @@ def _is_version_token(token: str) -> bool:
     """`4o`, `3.5`, `0613`, `70b`, `128k`, `o1`, `v3`, `r1`, `8x7b`, `2024`: numbers with a short letter tag."""
     head = token[1:] if token[:1].isalpha() and token[1:2].isdigit() else token
     digits = head.rstrip("abcdefghijklmnopqrstuvwxyz")
-    if not digits or len(head) - len(digits) > 2 or not digits[0].isdigit() or len(digits) > 10:
+    if not digits or len(head) - len(digits) > 2 or not digits[0].isdigit() or len(digits) > 8:  # 20240229
         return False
     pieces = digits.replace("x", ".").split(".") if "x" in digits else digits.split(".")
     return all(p.isdigit() for p in pieces)

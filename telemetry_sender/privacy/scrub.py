@@ -109,6 +109,9 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(r"(?<![\w@])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\b"), "@<user>", ("@",)),
         (re.compile(r"(?i)\b(github\.com|gitlab\.com)([/:])[\w.-]+"), r"\1\2<user>", ("github.com", "gitlab.com")),
         (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>", (".",)),
+        # Phone and card numbers written in groups (425-555-0100, 4111 1111 1111 1111): each group alone
+        # would pass as a small number; dates (2022-11-02) and ranges (1-90) have fewer or shorter groups.
+        (re.compile(r"(?<![\w.])\d{3,4}(?:[ -]\d{3,4}){2,4}(?![\w.])"), "<number>", None),
         (re.compile(rf"\b[{_HEX}]{{16,}}\b"), "<secret>", None),
         # Key-shaped runs: 24+ base64 characters with a digit or a +/= in them, or any 32+ run but
         # lower-case letters and hyphens (`acns-performance-acceleration-mode`: left to the allow-list).

@@ -169,6 +169,8 @@ ZWJ, ZWSP = "\u200d", "\u200b"
     ("Login failed on server CORPSQL001 for user JSMITH001", "Login failed on server <name> for user <name>"),
     ("AADSTS7000215: invalid client secret; BCP035 in main", "AADSTS7000215: invalid client secret; BCP035 in main"),
     ("backup of contoso~backup failed", "backup of <name>~backup failed"),  # and its second pass leaves it so
+    ("Call 425-555-0100, card 4111 1111 1111 1111", "Call <number>, card <number>"),  # each group passed alone
+    ("on 2022-11-02 at 10:00:00, retry 1-90", "on 2022-11-02 at 10:00:00, retry 1-90"),  # dates and ranges stay
 ])
 def test_text_made_to_slip_past_the_word_check_does_not(text, sanitized):
     assert sanitize_error(text) == sanitized

@@ -400,3 +400,8 @@ def test_azs_short_flags_for_a_group_a_name_a_user_and_a_password_hide_the_next_
     given = ["-g", "payroll", "-n", "web", "-u", "jdoe", "-p", "hunter", "-s", "prod", "-l", "westus3"]
     cleaned = sanitize_parameters({"args": given})["args"]
     assert [cleaned[i] for i in (1, 3, 5, 7, 9)] == ["***"] * 5 and cleaned[11] == "westus3"
+
+
+def test_a_phone_number_in_a_model_version_is_not_a_model():
+    assert sanitize_parameters({"model": "gpt-4-4255550100"})["model"] == "***"
+    assert sanitize_parameters({"model": "claude-3-opus-20240229"})["model"] == "claude-3-opus-20240229"
