@@ -80,6 +80,8 @@ def is_enum_like(value: str) -> bool:
     separated = any(c in "._-" for c in value)
     if len(value) >= 20 and not separated and any(c in _DIGITS for c in value):
         return False
+    if sum(c in _DIGITS for c in value) >= 9:  # a phone, card or account number in any layout (425-555-0100)
+        return False
     return not (has_secret_prefix(value) or has_dotted_name(value))
 
 
@@ -139,9 +141,9 @@ def is_resource_type(value: object) -> bool:
 
 
 def _is_type_segment(segment: str) -> bool:
-    """A resource type's segment is a plural or camelCase noun of letters (`sites`, `storageAccounts`);
-    a name in its place (`.../storageAccounts/contosopayrollsa01`, `.../vaults/jdoekv`) is not."""
-    letters = bool(segment) and segment.isascii() and segment.isalpha()
+    """A resource type's segment is a plural or lowerCamelCase noun of letters (`sites`, `storageAccounts`);
+    a name in its place (`.../storageAccounts/contosopayrollsa01`, `.../vaults/jdoekv`, `.../sites/Contoso`) is not."""
+    letters = bool(segment) and segment.isascii() and segment.isalpha() and segment[0].islower()
     return letters and (segment.endswith("s") or not segment.islower())
 
 
@@ -156,6 +158,7 @@ SECRET_WORDS = frozenset(  # one string split at import: faster to load than a l
 # Inside one word (`adminpassword`, `clientsecret`, `DBPASSWORD`): the stems no other word holds.
 SECRET_STEMS = ("password", "passwd", "secret", "token", "credential", "passphrase", "apikey", "privatekey",
                 "connectionstring", "signature", "certificate")
+_SECRET_ENDINGS = ("key", "keys", "pwd", "pass", "pw", "cred", "creds", "sas", "auth")
 KEY_ENDING_WORDS = frozenset("monkey turkey donkey jockey hockey whiskey lackey".split())  # no secrets in them
 IDENTIFYING_STEMS = ("name", "group", "user", "email", "owner", "login", "account", "server", "tenant")
 # az's short flags for a resource group, a name, a user, a subscription; and for a password.
@@ -257,8 +260,9 @@ def _holds(word: str, stems: tuple[str, ...]) -> bool:
 
 
 def _ends_in_key(word: str) -> bool:
-    """`storagekey`, `masterkeys`, `adminpwd`: a key by its end, unless it is an ordinary word that ends so."""
-    return word.endswith(("key", "keys", "pwd")) and word.rstrip("s") not in KEY_ENDING_WORDS
+    """`storagekey`, `adminpwd`, `dbpass`, `rootpw`, `dbcred`, `storagesas`, `clientauth`: a secret by its end,
+    unless it is an ordinary word that ends so."""
+    return word.endswith(_SECRET_ENDINGS) and word.rstrip("s") not in KEY_ENDING_WORDS
 
 
 def is_identifying_name(name: str) -> bool:
@@ -359,11 +363,25 @@ def is_model_name(value: object) -> bool:
     tokens = model.replace("_", "-").split("-")
     if not tokens[0] or len(tokens) > 12 or not all(c in _LOWER_ALNUM or c in ".-_" for c in model):
         return False
-    if tokens[0] not in MODEL_FAMILIES and not _is_version_token(tokens[0]):
+    # the first token a family, or an `o` model (`o3-mini`): a bare number is not a model id
+    first = tokens[0] in MODEL_FAMILIES or (tokens[0][:1] == "o" and _is_version_token(tokens[0]))
+    if not first or not all(t in MODEL_QUALIFIERS or t in MODEL_FAMILIES or _is_version_token(t) for t in tokens[1:]):
         return False
-    if tokens[0] not in MODEL_FAMILIES and tokens[0][:1] not in ("o",):
-        return False  # a bare number is not a model id
-    return all(t in MODEL_QUALIFIERS or t in MODEL_FAMILIES or _is_version_token(t) for t in tokens[1:])
+    return _numbers_are_versions(tokens)
+
+
+def _numbers_are_versions(tokens: list[str]) -> bool:
+    """No run of three or more number tokens but a date (`gpt-4o-2024-08-06`): `gpt-425-555-0100` is a phone."""
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if token.isdigit():
+            run.append(token)
+            continue
+        dated = [len(t) for t in run] == [4, 2, 2]
+        if len(run) >= 3 and not dated:
+            return False
+        run = []
+    return True
 
 
 # --- The parameters sanitizer ----------------------------------------------------------------------

@@ -41,7 +41,8 @@ def _pair_value(key: str, sep: str, value: str) -> str:
 
 
 _SEPARATORS = {"=": re.compile("="), ":": re.compile(":")}
-_KEY_TAIL = re.compile(r"(?<![\w.-])[A-Za-z][\w.-]{0,40}\Z")
+# A key, or a flag given as `--password=X` / `-p=X` (its dashes are part of the key, so its value is judged too).
+_KEY_TAIL = re.compile(r"(?<![\w.-])-{0,2}[A-Za-z][\w.-]{0,40}\Z")
 _VALUES = {
     "=": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,]+)"),
     ":": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,:]+)"),
@@ -71,6 +72,19 @@ def _pairs(text: str, sep: str) -> str:
         last = value.end()
     pieces.append(text[last:])
     return "".join(pieces)
+
+
+# Digit groups joined by one separator, optionally `+` and `(area)` first; a sentence's full stop may follow.
+_DIGIT_GROUPS = re.compile(r"(?<![\w.+])\+?\(?\d{1,4}\)?(?:[ ./-]\d{1,7}){1,5}(?![\w]|[./-]\d)")
+_MIN_NUMBER_DIGITS = 9  # fewer: sizes, counts, dates (2022-11-02 is 8 digits), versions
+
+
+def _digit_groups(match: re.Match[str]) -> str:
+    """`<number>` for nine digits or more in groups; a date with its time (2022-11-02 10) stays."""
+    text = match.group(0)
+    digits = sum(c.isdigit() for c in text)
+    dated = len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit()
+    return "<number>" if digits >= _MIN_NUMBER_DIGITS and not dated else text
 
 
 def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | None], ...]:
@@ -109,9 +123,9 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(r"(?<![\w@])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\b"), "@<user>", ("@",)),
         (re.compile(r"(?i)\b(github\.com|gitlab\.com)([/:])[\w.-]+"), r"\1\2<user>", ("github.com", "gitlab.com")),
         (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>", (".",)),
-        # Phone and card numbers written in groups (425-555-0100, 4111 1111 1111 1111): each group alone
-        # would pass as a small number; dates (2022-11-02) and ranges (1-90) have fewer or shorter groups.
-        (re.compile(r"(?<![\w.])\d{3,4}(?:[ -]\d{3,4}){2,4}(?![\w.])"), "<number>", None),
+        # Phone, card and ID numbers written in groups (425-555-0100, (425) 555-0100, +44 20 7946 0958,
+        # 4111 1111 1111 1111, 123-45-6789): each group alone would pass as a small number.
+        (_DIGIT_GROUPS, _digit_groups, None),
         (re.compile(rf"\b[{_HEX}]{{16,}}\b"), "<secret>", None),
         # Key-shaped runs: 24+ base64 characters with a digit or a +/= in them, or any 32+ run but
         # lower-case letters and hyphens (`acns-performance-acceleration-mode`: left to the allow-list).

@@ -171,6 +171,13 @@ ZWJ, ZWSP = "\u200d", "\u200b"
     ("backup of contoso~backup failed", "backup of <name>~backup failed"),  # and its second pass leaves it so
     ("Call 425-555-0100, card 4111 1111 1111 1111", "Call <number>, card <number>"),  # each group passed alone
     ("on 2022-11-02 at 10:00:00, retry 1-90", "on 2022-11-02 at 10:00:00, retry 1-90"),  # dates and ranges stay
+    # the second audit: other layouts, a full stop after, and flags given with `=`
+    ("Call me at 425-555-0100.", "Call me at <number>."),
+    ("Card 4111-1111-1111-1111.", "Card <number>."),
+    ("(425) 555-0100 or 425.555.0100 or +44 20 7946 0958 or 123-45-6789",
+     "<number> or <number> or <number> or <number>"),
+    ("az login -p=dragon --password=dragon -g=payroll", "az login -p=<value> --password=<secret> -g=<value>"),
+    ("dbpass: dragon", "<name>: <secret>"),
 ])
 def test_text_made_to_slip_past_the_word_check_does_not(text, sanitized):
     assert sanitize_error(text) == sanitized

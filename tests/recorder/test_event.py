@@ -345,6 +345,8 @@ def test_many_regions_are_joined_whole_and_pass_the_senders_check():
 @pytest.mark.parametrize("kept, dropped", [
     ("Microsoft.Storage/storageAccounts/blobServices", "Microsoft.Storage/storageAccounts/contosopayrollsa01"),
     ("Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/jdoepersonalkv"),
+    ("Microsoft.Web/sites", "Microsoft.Web/sites/ContosoPayroll"),  # a type segment is lowerCamelCase
+    ("Microsoft.Web/sites", "Microsoft.Web/sites/SMITH"),
 ])
 def test_a_resource_name_in_a_child_types_place_is_not_kept(kept, dropped):
     props = build(invocation(resources=[{"resourceType": kept}, {"resourceType": dropped}])).properties

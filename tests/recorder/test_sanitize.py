@@ -405,3 +405,17 @@ def test_azs_short_flags_for_a_group_a_name_a_user_and_a_password_hide_the_next_
 def test_a_phone_number_in_a_model_version_is_not_a_model():
     assert sanitize_parameters({"model": "gpt-4-4255550100"})["model"] == "***"
     assert sanitize_parameters({"model": "claude-3-opus-20240229"})["model"] == "claude-3-opus-20240229"
+
+
+@pytest.mark.parametrize("name", ["dbpass", "adminpw", "rootpw", "dbcred", "storagesas", "clientauth"])
+def test_names_that_end_in_a_secret_word_are_secrets(name):
+    assert sanitize_parameters({name: "hunter2"})[name] == "***"
+
+
+def test_a_phone_or_card_number_in_any_layout_is_not_kept():
+    from telemetry_sender.privacy.rules import is_model_name
+
+    cleaned = sanitize_parameters({"ticket": "425-555-0100", "ref": "4111-1111-1111-1111"})
+    assert cleaned == {"ticket": "***", "ref": "***"}
+    assert not is_model_name("gpt-425-555-0100") and not is_model_name("gpt-4111-1111-1111-1111")
+    assert is_model_name("gpt-4o-2024-08-06") and is_model_name("gpt-35-turbo-0613")
