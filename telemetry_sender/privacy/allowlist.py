@@ -17,8 +17,9 @@ from telemetry_sender.privacy.rules import region_or_empty, split_words
 PLACEHOLDERS = ("guid", "email", "url", "path", "secret", "name", "number", "value", "resource-id", "jwt",
                 "private-key", "ip", "user")
 _PLACEHOLDER = "<(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")>"
-# A placeholder, a flag (`--resource-group`), or a word with inner dots, hyphens, apostrophes.
-_TOKEN = re.compile(rf"{_PLACEHOLDER}|(?<![\w-])--?[A-Za-z][\w]*(?:-\w+)*|\w+(?:[.'-]\w+)*")
+# A placeholder, a flag (`--resource-group`), or a word with inner dots, hyphens, apostrophes. A flag is
+# not read right after a word or a placeholder (`0A--X` leaves `<name>--X`: the second pass reads it alike).
+_TOKEN = re.compile(rf"{_PLACEHOLDER}|(?<![\w>-])--?[A-Za-z][\w]*(?:-\w+)*|\w+(?:[.'-]\w+)*")
 _KEY_FOLLOWS = re.compile(r"\s*[:=](?!//)")
 _ONLY_SPACE_OR_QUOTES = re.compile(r"[\s'\"`(\[]*")
 _NUMBER = re.compile(r"\d{1,7}(?:[.,:/-]\d{1,7}){0,2}")
