@@ -103,11 +103,17 @@ def telemetry_show(cmd, last=None, command_name=None, failed=False, include_all=
     from telemetry_sender.support.reader import UnsafeRootError
 
     layout = _layout()
+    skipped: list = []
     try:
         items = collect_show(layout, last=last, command=command_name, failed=bool(failed),
-                             include_all=bool(include_all))
+                             include_all=bool(include_all), skipped=skipped)
     except UnsafeRootError as exc:
         raise _unsafe_root(layout, exc) from None
+    from telemetry_sender.support.report import pending_unknown
+
+    unknown = pending_unknown(skipped)
+    if unknown:  # "no events" must not stand for "not read" (python -m telemetry_sender show exits 1 alike)
+        raise _error(f"pending events not all read: {_printable(unknown)}")
     if not items and _output_format(cmd) == "table":
         # az prints a bare newline for an empty table; say it in words on stderr instead.
         from knack.log import get_logger
@@ -198,7 +204,8 @@ def _drain_once(layout, settings, wait: bool, progress: _ProgressLine):
             raise _error(f"the ingestion endpoint did not answer within {FLUSH_LIMIT_SECONDS:.0f} s "
                          "(a name lookup or connection hung); the events stay pending and are sent later.")
         locked = report.outcome == "locked"  # an Outcome, a str enum
-        if not locked or not wait or time.monotonic() >= deadline:
+        # a drain that settled events before the lock was taken stays the answer: a retry's fresh report would hide it
+        if not locked or not wait or report.settled or time.monotonic() >= deadline:
             return report
 
 

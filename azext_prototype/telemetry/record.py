@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
 from azext_prototype.telemetry.event import Invocation, ProjectFacts, build_event, iso_utc, new_event_id
-from azext_prototype.telemetry.names import DEBUG_ENV_VAR, NOTICE_MARKER, logger, story_wanted
+from azext_prototype.telemetry.names import NOTICE_MARKER, echo_wanted, logger, story_wanted
 from telemetry_sender import VERSION
 from telemetry_sender.privacy.rules import is_guid
 from telemetry_sender.recording import (
@@ -29,7 +29,6 @@ from telemetry_sender.recording import (
     config_dir_text,
     decode_text,
     endpoint_id,
-    parse_az_bool,
     read_regular_file,
     recording_connection,
     spool_root_text,
@@ -312,11 +311,6 @@ class Tracer:
 
 # --- The flow -------------------------------------------------------------------------------------
 
-def debug_enabled(env: Mapping[str, str]) -> bool:
-    """AZ_PROTOTYPE_TELEMETRY_DEBUG=1 (or any az 'true') for one run."""
-    return parse_az_bool(env.get(DEBUG_ENV_VAR, "")) is True
-
-
 def where_to_record(env: Mapping[str, str], az_setting: tuple[bool, str | None]) -> tuple[ConnectionString, str] | None:
     """(connection string, its source) when this command records, None when telemetry is off.
 
@@ -389,7 +383,7 @@ def record(
     """
     env = os.environ if env is None else env
     stream = stream or sys.stderr
-    tracer = tracer or Tracer(stream if debug_enabled(env) else None)
+    tracer = tracer or Tracer(stream if echo_wanted(env) else None)
     target = where_to_record(env, az_setting)
     tracer.phase("settings")
     if target is None:

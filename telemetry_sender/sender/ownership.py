@@ -41,12 +41,9 @@ def take_lock(layout: SpoolLayout, lock: SpoolLock | None) -> tuple[SpoolLock | 
         _take_back_folders(layout)
         return lock, ""
     try:
-        held = acquire(layout)
+        return acquire(layout), ""
     except OSError as exc:
         return None, f"cannot take the lock {layout.lock_file.name} ({type(exc).__name__}): refusing to drain"
-    if held is not None:
-        _take_back_folders(layout)
-    return held, ""
 
 
 def _take_back_folders(layout: SpoolLayout) -> None:
@@ -59,10 +56,11 @@ def _take_back_folders(layout: SpoolLayout) -> None:
 
 
 def acquire(layout: SpoolLayout) -> SpoolLock | None:
-    """The lock at once, or None when another sender has it (never waits)."""
+    """The lock at once, or None when another sender has it (never waits); our folders are taken back under it."""
     held = try_acquire(layout.lock_file)  # raises OSError for a symlinked or unusable lock file
     if held is not None:
         log_held(held)
+        _take_back_folders(layout)
     return held
 
 

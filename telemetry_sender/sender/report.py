@@ -85,6 +85,11 @@ class DrainReport:  # pylint: disable=too-many-instance-attributes  # a report: 
         self.trimmed += number
         state["trimmed"] = count(state.get("trimmed")) + number
 
+    @property
+    def settled(self) -> int:
+        """Events this drain settled one way or another: sent, rejected, quarantined, expired or evicted."""
+        return self.sent + self.rejected + self.quarantined + self.expired + self.evicted
+
     def finish(self, outcome: Outcome, next_attempt: str | None = None) -> "DrainReport":
         """Set why the drain stopped; a drain that ran to the end says whether all was accepted."""
         lost = {"expired": self.expired, "evicted": self.evicted, "quarantined": self.quarantined}

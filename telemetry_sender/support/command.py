@@ -155,9 +155,11 @@ def iter_show(layout: SpoolLayout, *, last: int | None = None, command: str | No
 
 
 def collect_show(layout: SpoolLayout, *, last: int | None = None, command: str | None = None,
-                 failed: bool = False, include_all: bool = False) -> list[dict[str, Any]]:
+                 failed: bool = False, include_all: bool = False, skipped: list[Skipped] | None = None
+                 ) -> list[dict[str, Any]]:
     """The `show` items, oldest first: pending (and with include_all, rejected and quarantined)."""
-    return list(iter_show(layout, last=last, command=command, failed=failed, include_all=include_all))
+    return list(iter_show(layout, last=last, command=command, failed=failed, include_all=include_all,
+                          skipped=skipped))
 
 
 def find_item(layout: SpoolLayout, file_name: str) -> dict[str, Any] | None:

@@ -239,13 +239,23 @@ def status_rows(doc: Mapping[str, Any]) -> list[dict[str, str]]:
 # --- flush ------------------------------------------------------------------------------
 
 
+def _flushed_before_the_lock_went(report: Any) -> str:
+    """What a flush did before another sender took the lock between its passes ("" when nothing)."""
+    if not report.settled:
+        return ""
+    counts = [(report.sent, "sent"), (report.rejected, "rejected by the service"), (report.quarantined, "quarantined"),
+              (report.expired, "expired"), (report.evicted, "evicted")]
+    return "before it took over: " + ", ".join(f"{n} {what}" for n, what in counts if n) + "; the rest waits for it"
+
+
 def flush_problem(report: Any, root: str, reason: str = "", wait_seconds: float = 30.0) -> str | None:
     """Why a manual flush did not deliver what it meant to, or None when it did (the one owner of that answer)."""
     if flush_succeeded(report):
         return None
     outcome = str(getattr(report.outcome, "value", report.outcome))
     if outcome == "locked":
-        return (f"a background sender is already sending from {root}; nothing was flushed. "
+        done = _flushed_before_the_lock_went(report)
+        return (f"a background sender is already sending from {root}; {done or 'nothing was flushed'}. "
                 f"Use --wait to let it finish (at most {wait_seconds:.0f} s) and flush after it.")
     if outcome == "disabled":
         deleted = f"; {report.opted_out} pending event(s) deleted unsent" if report.opted_out else ""

@@ -49,3 +49,15 @@ def test_a_spool_root_that_is_a_symlink_is_a_clean_error_in_az_not_a_crash(monke
     run = custom_telemetry.telemetry_status if view == "status" else custom_telemetry.telemetry_show
     with pytest.raises(CLIError, match="is not a real folder"):
         run(cmd=None)
+
+
+def test_az_show_on_a_spool_folder_it_cannot_read_is_an_error_not_no_events(monkeypatch, tmp_path):
+    from knack.util import CLIError
+
+    root = tmp_path / "azure" / "prototype" / "telemetry"
+    root.mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (root / "spool").symlink_to(tmp_path / "elsewhere")  # spool/ left alone: its events are not known
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure"))
+    with pytest.raises(CLIError, match="pending events not all read: spool/ a symlink"):
+        custom_telemetry.telemetry_show(cmd=None)

@@ -68,6 +68,12 @@ def test_flush_outcomes_map_to_success_or_a_clear_error(report_, fragment):
     assert (message is None) if fragment is None else (fragment in message)
 
 
+def test_a_flush_whose_lock_was_taken_between_passes_says_what_it_did_before():
+    message = render.flush_problem(DrainReport(sent=512, rejected=2, outcome="locked"), "/spool")
+    assert "512 sent, 2 rejected by the service" in message and "nothing was flushed" not in message
+    assert "nothing was flushed" in render.flush_problem(DrainReport(outcome="locked"), "/spool")
+
+
 def test_status_counts_events_sent_trimmed_apart_from_losses():
     doc = _status(lost={"expired": 1}, trimmed=3)
     assert doc["trimmed"] == 3 and "trimmed" not in doc["lost"]
