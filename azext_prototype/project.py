@@ -18,7 +18,7 @@ from azure.cli.core.azclierror import (
     ValidationError,
 )
 
-from telemetry_sender.privacy import rules
+from telemetry_sender import rules
 
 PROJECT_FILE = "prototype.yaml"
 

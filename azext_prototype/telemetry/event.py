@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any, Iterable, Mapping
 
-from telemetry_sender.privacy.rules import (
+from telemetry_sender.rules import (
     LOCATION_NAME_WORDS,
     REDACTED,
     is_command_name,

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, TextIO
 from azext_prototype.telemetry.event import Invocation, ProjectFacts, build_event, iso_utc, new_event_id
 from azext_prototype.telemetry.names import NOTICE_MARKER, echo_wanted, logger, story_wanted
 from telemetry_sender import VERSION
-from telemetry_sender.privacy.rules import is_guid
+from telemetry_sender.rules import is_guid
 from telemetry_sender.recording import (
     COLLECT_ENV_VAR,
     ConnectionString,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from telemetry_sender.privacy.rules import MAX_TEXT_BYTES, REDACTED, parameters_json
-from telemetry_sender.privacy.rules import sanitize_parameters, truncate_utf8
+from telemetry_sender.rules import MAX_TEXT_BYTES, REDACTED, parameters_json
+from telemetry_sender.rules import sanitize_parameters, truncate_utf8
 
 __all__ = ["MAX_TEXT_BYTES", "REDACTED", "error_text", "parameters_json", "sanitize_error",
            "sanitize_parameters", "truncate_utf8"]

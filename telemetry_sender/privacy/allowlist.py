@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import AbstractSet
 
-from telemetry_sender.privacy.rules import (
+from telemetry_sender.rules import (
     SECRET_WORDS, SHORT_IDENTIFYING_FLAGS, SHORT_SECRET_FLAGS, is_identifying_name, is_model_name, is_sensitive_name,
 )
-from telemetry_sender.privacy.rules import region_or_empty, split_words
+from telemetry_sender.rules import region_or_empty, split_words
 
 PLACEHOLDERS = ("guid", "email", "url", "path", "secret", "name", "number", "value", "resource-id", "jwt",
                 "private-key", "ip", "user")

@@ -8,7 +8,7 @@ nothing, which is how the sender re-checks an `error` on the way out.
 
 from __future__ import annotations
 
-from telemetry_sender.privacy.rules import MAX_TEXT_BYTES
+from telemetry_sender.rules import MAX_TEXT_BYTES
 
 # Only a bounded prefix is scanned: patterns must not be cut in two by the cap, and a
 # megabyte of text must not cost the user regex time.

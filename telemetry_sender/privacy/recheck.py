@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from telemetry_sender.privacy.rules import REDACTED, parameters_json
-from telemetry_sender.privacy.rules import is_command_name, is_enum_like, is_guid, is_model_name, is_resource_type
-from telemetry_sender.privacy.rules import is_version, region_or_empty
+from telemetry_sender.rules import REDACTED, parameters_json
+from telemetry_sender.rules import is_command_name, is_enum_like, is_guid, is_model_name, is_resource_type
+from telemetry_sender.rules import is_version, region_or_empty
 
 _MAX_TIMESTAMP_CHARS = 40
 _TIMESTAMP_CHARS = frozenset("0123456789-:.TZ+")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from telemetry_sender.privacy.rules import is_sensitive_name
+from telemetry_sender.rules import is_sensitive_name
 
 _HEX = "0-9a-fA-F"
 _GUID = rf"[{_HEX}]{{8}}-[{_HEX}]{{4}}-[{_HEX}]{{4}}-[{_HEX}]{{4}}-[{_HEX}]{{12}}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from telemetry_sender.privacy.rules import is_version
+from telemetry_sender.rules import is_version
 from telemetry_sender.protocol import BASE_TYPE, CLOUD_ROLE, ENVELOPE_NAME, EVENT_NAME
 from telemetry_sender.recording import (
     MEASUREMENT_KEYS, PROPERTY_KEYS, TAG_KEYS, FrozenValue, build_envelope, sdk_version_tag,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from telemetry_sender.privacy import vocabulary
 from telemetry_sender.privacy.allowlist import PLACEHOLDERS, is_allowed_word
 from telemetry_sender.privacy.errors import sanitize_error
-from telemetry_sender.privacy.rules import parameters_json, sanitize_parameters
+from telemetry_sender.rules import parameters_json, sanitize_parameters
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 VOCABULARY = vocabulary.words()

@@ -1,4 +1,4 @@
-"""A command that succeeds loads nothing of the error scrubber: no patterns, no vocabulary."""
+"""A command that succeeds loads nothing of the error scrubber (no patterns, no vocabulary), nor the privacy package."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ SCRUBBER = ("telemetry_sender.privacy.errors", "telemetry_sender.privacy.allowli
 CHILD = """
 import json, sys, time
 import azext_prototype.telemetry
-after_import = [m for m in sys.modules if m.startswith("telemetry_sender.privacy")]
+after_import = [m for m in sys.modules if m.startswith(("telemetry_sender.privacy", "telemetry_sender.rules"))]
 from azext_prototype.telemetry.event import Invocation
 from azext_prototype.telemetry.record import record
 error = RuntimeError("could not reach contoso-hr-api-056") if sys.argv[1] == "failed" else None
@@ -36,6 +36,12 @@ def run_command(tmp_path, outcome: str) -> dict:
 
 def test_importing_the_recorder_loads_no_privacy_rule(tmp_path):
     assert run_command(tmp_path, "success")["after_import"] == []
+
+
+def test_a_recording_command_loads_the_rules_without_the_privacy_package(tmp_path):
+    loaded = set(run_command(tmp_path, "success")["loaded"])
+    assert "telemetry_sender.rules" in loaded
+    assert not {m for m in loaded if m.startswith("telemetry_sender.privacy")}
 
 
 @pytest.mark.parametrize("outcome, expected", [("success", set()), ("failed", set(SCRUBBER))])

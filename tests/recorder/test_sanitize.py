@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from azext_prototype.telemetry import sanitize_error, sanitize_parameters
 from azext_prototype.telemetry.sanitize import MAX_TEXT_BYTES, parameters_json, truncate_utf8
-from telemetry_sender.privacy.rules import is_identifying_name, is_sensitive_name, split_words
+from telemetry_sender.rules import is_identifying_name, is_sensitive_name, split_words
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
@@ -413,7 +413,7 @@ def test_names_that_end_in_a_secret_word_are_secrets(name):
 
 
 def test_a_phone_or_card_number_in_any_layout_is_not_kept():
-    from telemetry_sender.privacy.rules import is_model_name
+    from telemetry_sender.rules import is_model_name
 
     cleaned = sanitize_parameters({"ticket": "425-555-0100", "ref": "4111-1111-1111-1111"})
     assert cleaned == {"ticket": "***", "ref": "***"}

@@ -11,8 +11,9 @@ signal: which flags were used, booleans, small numbers, enum-like words (`infra`
 parameters' JSON text is capped at 1 KB of UTF-8. Pure and never raising.
 
 The recorder runs these inside az on every command and the sender again on the way out,
-so they are one module (one import) written without regexes: compiling them would cost
-more than the checks.
+so they sit on the floor beside `recording` (a recording command imports this module, not
+the `privacy` package above it: one import fewer) and are written without regexes:
+compiling them would cost more than the checks.
 """
 
 from __future__ import annotations
