@@ -29,6 +29,38 @@ _VERSION = re.compile(r"[vV]\d{1,4}(?:\.\d{1,4}){0,3}")
 _SERVICE_CODE = re.compile(r"(?:AADSTS|BCP)\d{3,10}")
 _KIND = re.compile(r"[A-Z]\w*(?:Error|Exception|Exit|Warning|Interrupt|Failure|Fault)")
 _NAME_CUES = frozenset({"named", "called"})  # "a storage account named X": X is always a name
+# A quoted value of at most three words (`Resource group 'payroll' could not be found`): services
+# quote the names they were given, so its words are a name even when they are vocabulary words.
+# Not a quoted key (`"code": ...`), nor a quoted az command (`'az login'`), nor a quoted sentence.
+# A quote touching a word or a placeholder (`it's`, `<name>'`) opens or closes nothing, and one
+# that starts with a placeholder is judged as usual: so a second pass finds no quote the first did not.
+_QUOTED = re.compile(r"""(?<![\w>])(['"`])([^'"`\n]+?)\1(?![\w<])""")
+_QUOTED_MAX_WORDS = 3
+_KEY_AFTER_QUOTE = re.compile(r"\s*:(?!//)")
+_NOT_A_NAME_START = re.compile(rf"\s*(?:az\s|{_PLACEHOLDER})")
+
+
+def quoted_values(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the quoted values in `text`, in order: the text between the quotes."""
+    spans = []
+    for match in _QUOTED.finditer(text):
+        inside = match.group(2)
+        if len(inside.split()) > _QUOTED_MAX_WORDS or _NOT_A_NAME_START.match(inside):
+            continue
+        if _KEY_AFTER_QUOTE.match(text, match.end()):
+            continue
+        spans.append(match.span(2))
+    return spans
+
+
+def _kept_by_shape(token: str) -> bool:
+    """A quoted token kept for its shape, never for being a word: numbers, versions, service codes,
+    regions, model ids (a name cannot pass as one of these)."""
+    if not any(c.isalpha() for c in token):
+        return not any(c.isdigit() for c in token) or bool(_NUMBER.fullmatch(token))
+    if _VERSION.fullmatch(token) or _SERVICE_CODE.fullmatch(token):
+        return True
+    return region_or_empty(token) == token or is_model_name(token)
 
 
 def _all_words(parts: tuple[str, ...], vocabulary: AbstractSet[str]) -> bool:
@@ -41,11 +73,7 @@ def is_allowed_word(token: str, vocabulary: AbstractSet[str]) -> bool:
     lower = token.lower()
     if lower in vocabulary or (lower.endswith("'s") and lower[:-2] in vocabulary):
         return True
-    if not any(c.isalpha() for c in token):
-        return not any(c.isdigit() for c in token) or bool(_NUMBER.fullmatch(token))
-    if _VERSION.fullmatch(token) or _SERVICE_CODE.fullmatch(token):
-        return True
-    if region_or_empty(token) == token or is_model_name(token):
+    if _kept_by_shape(token):
         return True
     if token.isalnum() and any(c.isupper() for c in token[1:]):  # ResourceNotFound, CLIError
         return _all_words(split_words(token), vocabulary)
@@ -69,14 +97,17 @@ def _after_flag(flag: str) -> str | None:
     return "<name>" if flag in SHORT_IDENTIFYING_FLAGS or is_identifying_name(flag) else None
 
 
-# pylint: disable-next=too-many-return-statements  # one return per kind of token
-def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str]) -> str:
-    """What one token becomes, given the word before it."""
+# pylint: disable-next=too-many-return-statements,too-many-positional-arguments  # one return per kind of token
+def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str],
+            quoted: bool = False) -> str:
+    """What one token becomes, given the word before it (and whether it stands in a quoted value)."""
     token = match.group(0)
     if token[0] == "<":
         return token
     if not token.isascii():  # the vocabulary, versions, regions and codes are all ASCII
         return "<name>"
+    if quoted and not token.startswith("-"):
+        return token if _kept_by_shape(token) else _placeholder(token, previous)
     cue = previous[:1] == "-" or previous.lower() in _NAME_CUES  # checked first: most tokens have none
     if cue and previous_end >= 0 and _ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()):
         hidden = _after_flag(previous) if previous.startswith("-") else "<name>"
@@ -100,8 +131,12 @@ def keep_allowed(text: str, vocabulary: AbstractSet[str], max_bytes: int) -> str
     size = 0
     last = 0
     previous, previous_end = "", -1
+    spans = quoted_values(text)
     for match in _TOKEN.finditer(text):
-        for piece in (text[last:match.start()], _decide(text, match, previous, previous_end, vocabulary)):
+        while spans and spans[0][1] <= match.start():
+            spans.pop(0)
+        quoted = bool(spans) and spans[0][0] <= match.start()
+        for piece in (text[last:match.start()], _decide(text, match, previous, previous_end, vocabulary, quoted)):
             cost = len(piece) if piece.isascii() else len(piece.encode("utf-8", "replace"))
             if size + cost > max_bytes:
                 return "".join(pieces) + _fit_separator(piece, max_bytes - size)

@@ -6,11 +6,11 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from telemetry_sender.privacy import vocabulary
-from telemetry_sender.privacy.allowlist import PLACEHOLDERS, is_allowed_word
+from telemetry_sender.privacy.allowlist import PLACEHOLDERS, _kept_by_shape, is_allowed_word
 from telemetry_sender.privacy.errors import sanitize_error
 from telemetry_sender.rules import parameters_json, sanitize_parameters
 
@@ -41,6 +41,10 @@ VOCABULARY = vocabulary.words()
         ("Cannot find C:\\Users\\jane\\contoso\\main.bicep or /Users/jane/My Work/x.yaml",
          "Cannot find <path> or <path>"),
         ("mail to jane@contoso.com failed (HTTP 403)", "mail to <email> failed (HTTP 403)"),
+        ("(ResourceGroupNotFound) Resource group 'payroll' could not be found.",
+         "(ResourceGroupNotFound) Resource group '<name>' could not be found."),
+        ("The Resource 'Microsoft.Web/sites/orange' under resource group \"Finance Team\" was not found",
+         "The Resource '<path>' under resource group \"<name> <name>\" was not found"),
     ],
 )
 def test_the_issues_examples(text, expected):
@@ -74,7 +78,7 @@ _prose_words = st.sampled_from(sorted(VOCABULARY - CONTEXT_CUES))
 # Tokens that are no word: random letters and digits that the vocabulary does not hold.
 _strangers = st.from_regex(r"[a-z]{2,6}[0-9]{0,3}[a-z]{1,6}", fullmatch=True).filter(
     lambda t: not is_allowed_word(t, VOCABULARY) and not any(t in w for w in ("name", "secret", "value")))
-_separators = st.sampled_from([" ", ", ", ": ", " '", "' ", " (", ") ", ". ", "\n", " - ", "/", "="])
+_separators = st.sampled_from([" ", ", ", ": ", " '", "' ", " (", ") ", ". ", "\n", " - ", "/", "=", ' "', '" ', "`"])
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -97,6 +101,28 @@ def test_plain_vocabulary_prose_is_kept_whole(words, seps):
     assert len(kept) >= len(words) - sum(1 for w in words if "=" in w or ":" in w)
 
 
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(before=st.lists(_prose_words, max_size=6), name=st.lists(_prose_words, min_size=1, max_size=3),
+       after=st.lists(_prose_words, max_size=6), quote=st.sampled_from(["'", '"', "`"]))
+def test_a_quoted_value_is_a_name_even_when_made_of_words(before, name, after, quote):
+    """Services quote the names they were given (`Resource group 'payroll' could not be found`)."""
+    assume(not any(_kept_by_shape(w) for w in name) and name[0] != "az")
+    assume(not any(c in "'\"`" for w in [*before, *name, *after] for c in w))  # `a's`: the quote is ours alone
+    text = " ".join([*before, f"{quote}{' '.join(name)}{quote}", *after]) + "."
+    quoted = re.findall(f"{quote}([^{quote}]*){quote}", sanitize_error(text))
+    assert quoted and set(quoted[0].split()) <= {"<name>", "<secret>", "<number>"}
+
+
+@pytest.mark.parametrize("text", [
+    "Please run 'az login' to set up an account.",  # a command to run, not a name
+    'The body must read {"location": 1, "sku": 2}',  # quoted keys are schema
+    "The message 'the request could not be completed' repeats",  # a quoted sentence: prose
+    "Use '--sku' or 'westus3' with 'gpt-4o' and version '2.0'",  # flags and shapes
+])
+def test_quoted_text_that_is_no_name_is_judged_as_usual(text):
+    assert sanitize_error(text) == text
+
+
 def test_only_the_context_cues_hide_the_word_after_them():
     """Every word, not a sample: what the prose property leaves out is exactly these cues."""
     assert "base64" in VOCABULARY  # a word with a digit: what an auth scheme's credential looks like
@@ -114,6 +140,8 @@ _any_text = st.text(max_size=600) | st.lists(_vocab_words | _strangers | _separa
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_any_text)
 @example(text='0A--PASSWORD"0')  # a flag right after a word the first pass made a placeholder
+@example(text="0A':A'")  # a quote right after a word the first pass made a placeholder
+@example(text="named 'az login'")  # a quoted command whose first word the first pass hid
 def test_sanitizing_twice_changes_nothing(text):
     """The sender's re-check relies on this: the sanitizer's output is its own fixed point."""
     once = sanitize_error(text)
