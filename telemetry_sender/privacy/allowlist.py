@@ -34,7 +34,8 @@ _NAME_CUES = frozenset({"named", "called"})  # "a storage account named X": X is
 # Not a quoted key (`"code": ...`), nor a quoted az command (`'az login'`), nor a quoted sentence.
 # A quote touching a word or a placeholder (`it's`, `<name>'`) opens or closes nothing, and one
 # that starts with a placeholder is judged as usual: so a second pass finds no quote the first did not.
-_QUOTED = re.compile(r"""(?<![\w>])(['"`])([^'"`\n]+?)\1(?![\w<])""")
+# (The quote is matched first and what stands before it looked back on: the scan jumps from quote to quote.)
+_QUOTED = re.compile(r"""(['"`])(?<![\w>].)([^'"`\n]+?)\1(?![\w<])""")
 _QUOTED_MAX_WORDS = 3
 _KEY_AFTER_QUOTE = re.compile(r"\s*:(?!//)")
 _NOT_A_NAME_START = re.compile(rf"\s*(?:az\s|{_PLACEHOLDER})")
