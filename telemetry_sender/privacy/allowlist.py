@@ -29,34 +29,39 @@ _VERSION = re.compile(r"[vV]\d{1,4}(?:\.\d{1,4}){0,3}")
 _SERVICE_CODE = re.compile(r"(?:AADSTS|BCP)\d{3,10}")
 _KIND = re.compile(r"[A-Z]\w*(?:Error|Exception|Exit|Warning|Interrupt|Failure|Fault)")
 _NAME_CUES = frozenset({"named", "called"})  # "a storage account named X": X is always a name
-# A quoted value of at most three words (`Resource group 'payroll' could not be found`): services
-# quote the names they were given, so its words are a name even when they are vocabulary words.
-# Not a quoted key (`"code": ...`), nor a quoted az command (`'az login'`), nor a quoted sentence.
-# A quote touching a word or a placeholder (`it's`, `<name>'`) opens or closes nothing, and one
-# that starts with a placeholder is judged as usual: so a second pass finds no quote the first did not.
-# (The quote is matched first and what stands before it looked back on: the scan jumps from quote to quote.)
-_QUOTED = re.compile(r"""(['"`])(?<![\w>].)([^'"`\n]+?)\1(?![\w<])""")
-_QUOTED_MAX_WORDS = 3
-_KEY_AFTER_QUOTE = re.compile(r"\s*:(?!//)")
-_NOT_A_NAME_START = re.compile(rf"\s*(?:az\s|{_PLACEHOLDER})")
+# A quoted value right after a word that names a resource, a person, a place, free text or a
+# secret (`Resource group 'payroll' could not be found`, `--password '1234'`): services quote the
+# names they were given, so the value is hidden whole even when it is made of vocabulary words.
+# The quote is matched first (the scan jumps from quote to quote); one touching a word or a
+# placeholder opens or closes nothing, and an apostrophe inside a word (`O'Brien`) closes nothing.
+_QUOTES = "'\"`"
+_QUOTED = re.compile(r"""(['"`])(?<![\w>].)((?:[^'"`\n]|(?<=\w)'(?=\w))+?)\1(?![\w<])""")
 
 
-def quoted_values(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the quoted values in `text`, in order: the text between the quotes."""
-    spans = []
-    for match in _QUOTED.finditer(text):
-        inside = match.group(2)
-        if len(inside.split()) > _QUOTED_MAX_WORDS or _NOT_A_NAME_START.match(inside):
-            continue
-        if _KEY_AFTER_QUOTE.match(text, match.end()):
-            continue
-        spans.append(match.span(2))
-    return spans
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the text between each pair of quotes in `text`, in order."""
+    return [match.span(2) for match in _QUOTED.finditer(text)]
+
+
+def _hidden_after(word: str) -> str | None:
+    """The placeholder for a quoted value right after `word`, or None when the value is judged as usual.
+
+    A placeholder names no word (a first pass may have made it), so it hides nothing: what a
+    first pass left beside one, a second pass judges the same way.
+    """
+    if not word or word[0] == "<":
+        return None
+    if word[0] == "-":
+        return _after_flag(word)
+    if word.lower() in _NAME_CUES:
+        return "<name>"
+    if is_sensitive_name(word):
+        return "<secret>"
+    return "<name>" if is_identifying_name(word) else None
 
 
 def _kept_by_shape(token: str) -> bool:
-    """A quoted token kept for its shape, never for being a word: numbers, versions, service codes,
-    regions, model ids (a name cannot pass as one of these)."""
+    """A token kept for its shape alone: a small number, a version, a service code, a region, a model id."""
     if not any(c.isalpha() for c in token):
         return not any(c.isdigit() for c in token) or bool(_NUMBER.fullmatch(token))
     if _VERSION.fullmatch(token) or _SERVICE_CODE.fullmatch(token):
@@ -98,17 +103,14 @@ def _after_flag(flag: str) -> str | None:
     return "<name>" if flag in SHORT_IDENTIFYING_FLAGS or is_identifying_name(flag) else None
 
 
-# pylint: disable-next=too-many-return-statements,too-many-positional-arguments  # one return per kind of token
-def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str],
-            quoted: bool = False) -> str:
-    """What one token becomes, given the word before it (and whether it stands in a quoted value)."""
+# pylint: disable-next=too-many-return-statements  # one return per kind of token
+def _decide(text: str, match: re.Match[str], previous: str, previous_end: int, vocabulary: AbstractSet[str]) -> str:
+    """What one token becomes, given the word before it."""
     token = match.group(0)
     if token[0] == "<":
         return token
     if not token.isascii():  # the vocabulary, versions, regions and codes are all ASCII
         return "<name>"
-    if quoted and not token.startswith("-"):
-        return token if _kept_by_shape(token) else _placeholder(token, previous)
     cue = previous[:1] == "-" or previous.lower() in _NAME_CUES  # checked first: most tokens have none
     if cue and previous_end >= 0 and _ONLY_SPACE_OR_QUOTES.fullmatch(text, previous_end, match.start()):
         hidden = _after_flag(previous) if previous.startswith("-") else "<name>"
@@ -132,20 +134,36 @@ def keep_allowed(text: str, vocabulary: AbstractSet[str], max_bytes: int) -> str
     size = 0
     last = 0
     previous, previous_end = "", -1
-    spans = quoted_values(text)
+    spans, at = quoted_spans(text), 0
+    hidden: str | None = None  # the placeholder of every token in the quoted value being read
     for match in _TOKEN.finditer(text):
-        while spans and spans[0][1] <= match.start():
-            spans.pop(0)
-        quoted = bool(spans) and spans[0][0] <= match.start()
-        for piece in (text[last:match.start()], _decide(text, match, previous, previous_end, vocabulary, quoted)):
+        while at < len(spans) and spans[at][1] <= match.start():
+            at += 1
+        if at < len(spans) and spans[at][0] <= match.start():
+            if spans[at][0] > previous_end:  # the value's first token: the word before its quote decides
+                only_space = previous_end >= 0 and not text[previous_end:spans[at][0] - 1].strip()
+                hidden = _hidden_after(previous) if only_space else None
+        else:
+            hidden = None
+        decided = _decide(text, match, previous, previous_end, vocabulary)
+        if hidden and decided[0] != "<":
+            decided = "<number>" if hidden == "<name>" and match.group(0).isdigit() else hidden
+        for piece in (text[last:match.start()], decided):
             cost = len(piece) if piece.isascii() else len(piece.encode("utf-8", "replace"))
             if size + cost > max_bytes:
-                return "".join(pieces) + _fit_separator(piece, max_bytes - size)
+                return _cut("".join(pieces), piece, max_bytes - size)
             pieces.append(piece)
             size += cost
         previous, previous_end, last = match.group(0), match.end(), match.end()
     tail = text[last:]
-    return "".join(pieces) + _fit_separator(tail, max_bytes - size)
+    return _cut("".join(pieces), tail, max_bytes - size)
+
+
+def _cut(kept: str, rest: str, room: int) -> str:
+    """`kept` and what fits of `rest`. When something was cut, a quote left at the end goes too: with what
+    followed it gone, it could close a quoted value on a second pass that the first did not see."""
+    fitted = _fit_separator(rest, room)
+    return kept + rest if fitted == rest else (kept + fitted).rstrip(_QUOTES)
 
 
 def _fit_separator(piece: str, room: int) -> str:

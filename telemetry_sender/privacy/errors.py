@@ -23,16 +23,22 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+# Typographic quotes and apostrophes read as their ASCII forms, so a name in ‘…’ or “…” is a quoted name.
+_TYPOGRAPHIC_QUOTES = str.maketrans({c: "'" for c in "\u2018\u2019\u201a\u201b\u2039\u203a"}
+                                    | {c: '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb"})
+
+
 def plain_text(text: str) -> str:
     """`text` in the characters the allow-list can judge: compatibility forms folded (NFKC: circled
     and full-width letters become letters), invisible format characters dropped (a zero-width
     joiner between the letters of an e-mail would make each letter a word of its own), control
     characters, and non-ASCII characters that are neither letters nor digits (private-use,
-    symbols), made spaces. Non-ASCII letters stay, and become placeholders (the vocabulary is ASCII)."""
+    symbols), made spaces; typographic quotes become ASCII ones. Non-ASCII letters stay, and become
+    placeholders (the vocabulary is ASCII)."""
     import unicodedata
 
     # Surrogates cannot be encoded: replaced up front so the byte cap is exact.
-    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8"))
+    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8")).translate(_TYPOGRAPHIC_QUOTES)
     if text.isascii() and text.isprintable():
         return text
     kept: list[str] = []
