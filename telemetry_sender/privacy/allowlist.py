@@ -134,21 +134,20 @@ def keep_allowed(text: str, vocabulary: AbstractSet[str], max_bytes: int) -> str
     size = 0
     last = 0
     previous, previous_end = "", -1
-    spans, at = quoted_spans(text), 0
-    hidden: str | None = None  # the placeholder of every token in the quoted value being read
+    spans = [*quoted_spans(text), (len(text) + 1, len(text) + 1)]  # and one past the end: no bounds checks
+    at, hidden = 0, None  # the quoted value reached; the placeholder of every token in it (None: judged as usual)
     for match in _TOKEN.finditer(text):
-        while at < len(spans) and spans[at][1] <= match.start():
-            at += 1
-        if at < len(spans) and spans[at][0] <= match.start():
-            if spans[at][0] > previous_end:  # the value's first token: the word before its quote decides
+        start = match.start()
+        if start >= spans[at][0]:
+            while start >= spans[at][1]:
+                at, hidden = at + 1, None
+            if previous_end < spans[at][0] <= start:  # its first token: the word before its quote decides
                 only_space = previous_end >= 0 and not text[previous_end:spans[at][0] - 1].strip()
                 hidden = _hidden_after(previous) if only_space else None
-        else:
-            hidden = None
         decided = _decide(text, match, previous, previous_end, vocabulary)
         if hidden and decided[0] != "<":
             decided = "<number>" if hidden == "<name>" and match.group(0).isdigit() else hidden
-        for piece in (text[last:match.start()], decided):
+        for piece in (text[last:start], decided):
             cost = len(piece) if piece.isascii() else len(piece.encode("utf-8", "replace"))
             if size + cost > max_bytes:
                 return _cut("".join(pieces), piece, max_bytes - size)

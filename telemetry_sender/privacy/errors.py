@@ -38,9 +38,10 @@ def plain_text(text: str) -> str:
     import unicodedata
 
     # Surrogates cannot be encoded: replaced up front so the byte cap is exact.
-    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8")).translate(_TYPOGRAPHIC_QUOTES)
+    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8"))
     if text.isascii() and text.isprintable():
         return text
+    text = text.translate(_TYPOGRAPHIC_QUOTES)
     kept: list[str] = []
     for char in text:
         if unicodedata.category(char) == "Cf":

@@ -43,9 +43,11 @@ def _pair_value(key: str, sep: str, value: str) -> str:
 _SEPARATORS = {"=": re.compile("="), ":": re.compile(":")}
 # A key, or a flag given as `--password=X` / `-p=X` (its dashes are part of the key, so its value is judged too).
 _KEY_TAIL = re.compile(r"(?<![\w.-])-{0,2}[A-Za-z][\w.-]{0,40}\Z")
+# A placeholder is a whole value (`token:<secret>text`, what a first pass made of `token:'x'text`): a
+# second pass reads the same value, not the placeholder and the text glued to it.
 _VALUES = {
-    "=": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,]+)"),
-    ":": re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^\s;&,:]+)"),
+    "=": re.compile(r"\s*(<[a-z-]{2,12}>|\"[^\"]*\"|'[^']*'|[^\s;&,]+)"),
+    ":": re.compile(r"\s*(<[a-z-]{2,12}>|\"[^\"]*\"|'[^']*'|[^\s;&,:]+)"),
 }
 _MAX_KEY_CHARS = 41
 
@@ -65,8 +67,8 @@ def _pairs(text: str, sep: str) -> str:
         key_end = len(text[last:at].rstrip()) + last
         key = _KEY_TAIL.search(text, max(last, key_end - _MAX_KEY_CHARS), key_end)
         value = _VALUES[sep].match(text, at + 1)
-        if key is None or value is None:
-            continue
+        if key is None or value is None or _SEPARATORS[sep].match(text, value.end()):
+            continue  # no pair here; or `a:password:x`, where what follows is the next pair's key
         pieces.append(text[last:value.start(1)])
         pieces.append(_pair_value(key.group(0), text[key_end:value.start(1)], value.group(1)))
         last = value.end()
@@ -93,7 +95,8 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
     return (
         (re.compile(r"-----BEGIN[^-]{0,40}-----.*?(?:-----END[^-]{0,40}-----|\Z)", re.S), "<private-key>",
          ("-----begin",)),
-        (re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}(?:\.[\w-]*)?"), "<jwt>", ("eyj",)),
+        # (`eyJ` first and the word boundary looked back on: the scan jumps to each `eyJ`, ten times faster)
+        (re.compile(r"eyJ(?<!\weyJ)[\w-]{4,}\.[\w-]{4,}(?:\.[\w-]*)?"), "<jwt>", ("eyj",)),
         (re.compile(r"(?i)\bbearer\s+[\w.~+/=-]+"), "Bearer <secret>", ("bearer",)),
         (re.compile(r"(?i)\bbasic\s+(?=[A-Za-z0-9+/]*[\d+/=])[A-Za-z0-9+/]{6,}={0,2}"), "Basic <secret>", ("basic",)),
         # Well-known credential formats (OpenAI/Anthropic, GitHub, GitLab, Slack, AWS, Google, npm, PyPI).
@@ -122,7 +125,7 @@ def _build_rules() -> tuple[tuple[re.Pattern[str], object, tuple[str, ...] | Non
         (re.compile(rf"\{{?\b{_GUID}\b\}}?"), "<guid>", ("-",)),
         (re.compile(r"(?<![\w@])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\b"), "@<user>", ("@",)),
         (re.compile(r"(?i)\b(github\.com|gitlab\.com)([/:])[\w.-]+"), r"\1\2<user>", ("github.com", "gitlab.com")),
-        (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>", (".",)),
+        (re.compile(r"\d(?<!\w\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}\b"), "<ip>", (".",)),  # a digit first, as above
         # Phone, card and ID numbers written in groups (425-555-0100, (425) 555-0100, +44 20 7946 0958,
         # 4111 1111 1111 1111, 123-45-6789): each group alone would pass as a small number.
         (_DIGIT_GROUPS, _digit_groups, None),
