@@ -41,8 +41,9 @@ def _pair_value(key: str, sep: str, value: str) -> str:
 
 
 _SEPARATORS = {"=": re.compile("="), ":": re.compile(":")}
-# A key, or a flag given as `--password=X` / `-p=X` (its dashes are part of the key, so its value is judged too).
-_KEY_TAIL = re.compile(r"(?<![\w.-])-{0,2}[A-Za-z][\w.-]{0,40}\Z")
+# A key, or a flag given as `--password=X` / `-p=X` (its dashes are part of the key, so its value is judged
+# too); a `--flag` also right after a word or a placeholder (`1234--password:X`, `<number>--password:X`).
+_KEY_TAIL = re.compile(r"(?:(?<=[\w>])--|(?<![\w.>-])-{0,2})[A-Za-z][\w.-]{0,40}\Z")
 # A placeholder is a whole value (`token:<secret>text`, what a first pass made of `token:'x'text`): a
 # second pass reads the same value, not the placeholder and the text glued to it.
 _VALUES = {

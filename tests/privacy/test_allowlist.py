@@ -49,6 +49,7 @@ VOCABULARY = vocabulary.words()
         ("Failed to create storage account 'payroll': the name is taken",
          "Failed to create storage account '<name>': the name is taken"),
         ("config error:password:sunshine", "config error:password:<secret>"),
+        ("id 12345678--password:sunshine", "id <number>--password:<secret>"),
         ("The Resource 'Microsoft.Web/sites/orange' under resource group \"Finance Team\" was not found",
          "The Resource '<path>' under resource group \"<name> <name>\" was not found"),
     ],
@@ -165,6 +166,7 @@ _any_text = st.text(max_size=600) | st.lists(_vocab_words | _strangers | _separa
 @example(text="the " * 253 + "a  group 'payroll'xq")  # the 1 KB cut right after a closing quote
 @example(text="-token:' 'subsidies.)timbers")  # a quoted value the first pass made a placeholder, text glued on
 @example(text="k vcrows:password:scent")  # a pair whose value is the next pair's key
+@example(text="12345678--password:underage")  # a flag glued to a number the first pass hid
 def test_sanitizing_twice_changes_nothing(text):
     """The sender's re-check relies on this: the sanitizer's output is its own fixed point."""
     once = sanitize_error(text)
