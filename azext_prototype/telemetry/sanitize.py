@@ -1,8 +1,9 @@
 """The public sanitizers (DESIGN.md, "Contract — library API" and "Contract — sanitizing").
 
-The rules live in `telemetry_sender.privacy`, where the sender re-runs them on the way
-out; this module is the recorder's door to them (the one rule only az can apply, masking
-free text, is the event builder's). Both public sanitizers are pure and never raise.
+The rules live in `telemetry_sender.rules` (parameters) and `telemetry_sender.privacy` (error
+text), where the sender re-runs them on the way out; this module is the recorder's door to
+them (the one rule only az can apply, masking free text, is the event builder's). Both
+public sanitizers are pure and never raise.
 `error_text` words a failed command's error for its event; the error sanitizer and its
 vocabulary load only then.
 """

@@ -43,8 +43,22 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     return [match.span(2) for match in _QUOTED.finditer(text)]
 
 
+# Azure's names for the things users name, beyond the identifying words parameters are judged by
+# (az's own messages: `The plan 'x' doesn't exist`, `Snapshot 'x' not found`, `Slot 'x'`).
+RESOURCE_NOUNS = frozenset(
+    "plan plans site sites webapp containerapp environment share snapshot snapshots disk disks image images "
+    "role roles profile profiles service services application applications container containers queue queues "
+    "topic topics subscription subscriptions slot slots policy policies function functions gateway zone zones "
+    "cache factory pipeline pool pools volume volumes job jobs endpoint route rule rules certificate "
+    "definition assignment scope resource resources workspace"
+    .split()
+)
+# A key's name is quoted as schema (`Unknown configuration key 'project.location'`), not its value.
+_SCHEMA_KEY_WORDS = frozenset({"key", "keys"})
+
+
 def _hidden_after(word: str) -> str | None:
-    """The placeholder for a quoted value right after `word`, or None when the value is judged as usual.
+    """The placeholder for the words of a quoted value right after `word`, or None when they are judged as usual.
 
     A placeholder names no word (a first pass may have made it), so it hides nothing: what a
     first pass left beside one, a second pass judges the same way.
@@ -53,11 +67,19 @@ def _hidden_after(word: str) -> str | None:
         return None
     if word[0] == "-":
         return _after_flag(word)
-    if word.lower() in _NAME_CUES:
+    lower = word.lower()
+    if lower in _NAME_CUES or lower in RESOURCE_NOUNS:
         return "<name>"
+    if lower in _SCHEMA_KEY_WORDS:
+        return None
     if is_sensitive_name(word):
         return "<secret>"
     return "<name>" if is_identifying_name(word) else None
+
+
+def _provider_namespace(token: str, vocabulary: AbstractSet[str]) -> bool:
+    """`Microsoft.Web`, `Microsoft.ContainerService`: a resource provider az names, kept even in a hidden value."""
+    return token.startswith("Microsoft.") and token.lower() in vocabulary
 
 
 def _kept_by_shape(token: str) -> bool:
@@ -145,7 +167,7 @@ def keep_allowed(text: str, vocabulary: AbstractSet[str], max_bytes: int) -> str
                 only_space = previous_end >= 0 and not text[previous_end:spans[at][0] - 1].strip()
                 hidden = _hidden_after(previous) if only_space else None
         decided = _decide(text, match, previous, previous_end, vocabulary)
-        if hidden and decided[0] != "<":
+        if hidden and decided[0] != "<" and not _provider_namespace(decided, vocabulary):
             decided = "<number>" if hidden == "<name>" and match.group(0).isdigit() else hidden
         for piece in (text[last:start], decided):
             cost = len(piece) if piece.isascii() else len(piece.encode("utf-8", "replace"))

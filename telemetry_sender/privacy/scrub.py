@@ -42,13 +42,13 @@ def _pair_value(key: str, sep: str, value: str) -> str:
 
 _SEPARATORS = {"=": re.compile("="), ":": re.compile(":")}
 # A key, or a flag given as `--password=X` / `-p=X` (its dashes are part of the key, so its value is judged
-# too); a `--flag` also right after a word or a placeholder (`1234--password:X`, `<number>--password:X`).
-_KEY_TAIL = re.compile(r"(?:(?<=[\w>])--|(?<![\w.>-])-{0,2})[A-Za-z][\w.-]{0,40}\Z")
-# A placeholder is a whole value (`token:<secret>text`, what a first pass made of `token:'x'text`): a
-# second pass reads the same value, not the placeholder and the text glued to it.
+# too); a flag also when glued to a word, a number or a placeholder (`1234--password:X`, `<ip>-password:X`).
+_KEY_TAIL = re.compile(r"(?:(?<=[\w>])-{1,2}|(?<![\w.-])-{0,2})[A-Za-z][\w.-]{0,40}\Z")
+# A quoted value takes the text glued to it (`token:'x'text`): a first pass that hid only the quotes
+# would leave the text for a second pass to read as the value.
 _VALUES = {
-    "=": re.compile(r"\s*(<[a-z-]{2,12}>|\"[^\"]*\"|'[^']*'|[^\s;&,]+)"),
-    ":": re.compile(r"\s*(<[a-z-]{2,12}>|\"[^\"]*\"|'[^']*'|[^\s;&,:]+)"),
+    "=": re.compile(r"\s*(\"[^\"]*\"[^\s;&,]*|'[^']*'[^\s;&,]*|[^\s;&,]+)"),
+    ":": re.compile(r"\s*(\"[^\"]*\"[^\s;&,:]*|'[^']*'[^\s;&,:]*|[^\s;&,:]+)"),
 }
 _MAX_KEY_CHARS = 41
 
@@ -68,8 +68,10 @@ def _pairs(text: str, sep: str) -> str:
         key_end = len(text[last:at].rstrip()) + last
         key = _KEY_TAIL.search(text, max(last, key_end - _MAX_KEY_CHARS), key_end)
         value = _VALUES[sep].match(text, at + 1)
-        if key is None or value is None or _SEPARATORS[sep].match(text, value.end()):
-            continue  # no pair here; or `a:password:x`, where what follows is the next pair's key
+        if key is None or value is None:
+            continue
+        if _SEPARATORS[sep].match(text, value.end()) and not is_sensitive_name(key.group(0)):
+            continue  # `a:password:x`: what follows is the next pair's key (a secret's value is hidden all the same)
         pieces.append(text[last:value.start(1)])
         pieces.append(_pair_value(key.group(0), text[key_end:value.start(1)], value.group(1)))
         last = value.end()

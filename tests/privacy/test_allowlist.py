@@ -50,6 +50,11 @@ VOCABULARY = vocabulary.words()
          "Failed to create storage account '<name>': the name is taken"),
         ("config error:password:sunshine", "config error:password:<secret>"),
         ("id 12345678--password:sunshine", "id <number>--password:<secret>"),
+        ('Invalid value for adminPassword: "dragon": too short', "Invalid value for adminPassword: <secret>: too short"),
+        ("<td>password:dragon</td> and 10.0.0.1-password:dragon", "<td>password:<secret> and <ip>-password:<secret>"),
+        ("password=<ab>dragon", "password=<secret>"),
+        ("The plan 'payroll' doesn't exist. Snapshot 'finance' not found.",
+         "The plan '<name>' doesn't exist. Snapshot '<name>' not found."),
         ("The Resource 'Microsoft.Web/sites/orange' under resource group \"Finance Team\" was not found",
          "The Resource '<path>' under resource group \"<name> <name>\" was not found"),
     ],
@@ -136,6 +141,8 @@ def test_a_quoted_value_after_a_resource_or_secret_word_never_survives(before, c
     "The type 'Microsoft.Web/sites' has no parameter 'resource_group_name'",
     '{"code": "ResourceNotFound"}',
     "location 'West US 2' is not available",
+    "Unknown configuration key 'project.location'.",  # a key's name is schema
+    "The subscription is not registered to use namespace 'Microsoft.ContainerService'.",
 ])
 def test_a_quoted_value_after_any_other_word_is_judged_as_usual(text):
     assert sanitize_error(text) == text
@@ -167,6 +174,8 @@ _any_text = st.text(max_size=600) | st.lists(_vocab_words | _strangers | _separa
 @example(text="-token:' 'subsidies.)timbers")  # a quoted value the first pass made a placeholder, text glued on
 @example(text="k vcrows:password:scent")  # a pair whose value is the next pair's key
 @example(text="12345678--password:underage")  # a flag glued to a number the first pass hid
+@example(text="password=<xq>dragon")  # text shaped like a placeholder is no placeholder
+@example(text="<td>resource-group-name-x=O'B</td>")  # a key right after `>`
 def test_sanitizing_twice_changes_nothing(text):
     """The sender's re-check relies on this: the sanitizer's output is its own fixed point."""
     once = sanitize_error(text)
