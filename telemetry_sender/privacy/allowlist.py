@@ -31,7 +31,8 @@ _KIND = re.compile(r"[A-Z]\w*(?:Error|Exception|Exit|Warning|Interrupt|Failure|F
 _NAME_CUES = frozenset({"named", "called"})  # "a storage account named X": X is always a name
 # A quoted value right after a word that names a resource, a person, a place, free text or a
 # secret (`Resource group 'payroll' could not be found`, `--password '1234'`): services quote the
-# names they were given, so the value is hidden whole even when it is made of vocabulary words.
+# names they were given, so each of its words becomes a placeholder even when it is a vocabulary
+# word (a provider namespace such as `Microsoft.Web` excepted).
 # The quote is matched first (the scan jumps from quote to quote); one touching a word or a
 # placeholder opens or closes nothing, and an apostrophe inside a word (`O'Brien`) closes nothing.
 _QUOTES = "'\"`"
@@ -44,13 +45,15 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
 
 
 # Azure's names for the things users name, beyond the identifying words parameters are judged by
-# (az's own messages: `The plan 'x' doesn't exist`, `Snapshot 'x' not found`, `Slot 'x'`).
+# (rules.IDENTIFYING_WORDS: group, account, vault, resource, workspace, endpoint, ...), as az's own
+# messages use them: `The plan 'x' doesn't exist`, `Snapshot 'x' not found`, `Slot 'x'`. A subscription
+# or certificate here is named (`<name>`), where a parameter of that name holds a secret.
 RESOURCE_NOUNS = frozenset(
     "plan plans site sites webapp containerapp environment share snapshot snapshots disk disks image images "
     "role roles profile profiles service services application applications container containers queue queues "
     "topic topics subscription subscriptions slot slots policy policies function functions gateway zone zones "
-    "cache factory pipeline pool pools volume volumes job jobs endpoint route rule rules certificate "
-    "definition assignment scope resource resources workspace"
+    "cache factory pipeline pool pools volume volumes job jobs route rule rules certificate "
+    "definition assignment scope"
     .split()
 )
 # A key's name is quoted as schema (`Unknown configuration key 'project.location'`), not its value.

@@ -245,3 +245,11 @@ ZWJ, ZWSP = "\u200d", "\u200b"
 def test_text_made_to_slip_past_the_word_check_does_not(text, sanitized):
     assert sanitize_error(text) == sanitized
     assert sanitize_error(sanitized) == sanitized  # the sender's re-check sends what the spool holds
+
+
+def test_the_quote_cue_nouns_do_not_repeat_the_identifying_words():
+    """One owner per word: the parameters' identifying words cue a quoted name already."""
+    from telemetry_sender.privacy.allowlist import RESOURCE_NOUNS
+    from telemetry_sender.rules import IDENTIFYING_WORDS
+
+    assert not RESOURCE_NOUNS & IDENTIFYING_WORDS
